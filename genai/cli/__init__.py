@@ -1,0 +1,52 @@
+"""The `genai` command: a thin layer over the Python API.
+
+Each subcommand lives in its own module here with a ``register(subparsers)`` function.
+Errors genai raises on purpose become one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import sys
+
+# Subcommand modules, in the order `genai --help` lists them.
+COMMANDS = ("models", "text", "image", "audio", "batch", "demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="genai", description="Small generative models for text, images and audio."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what genai decides and why")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        module_name = f"{__name__}.{name}"
+        if importlib.util.find_spec(module_name) is not None:
+            importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..errors import GenaiError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="genai: %(message)s",
+    )
+    try:
+        return int(args.run(args) or 0)
+    except GenaiError as error:
+        print(f"genai: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("genai: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

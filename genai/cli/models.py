@@ -1,0 +1,79 @@
+"""`genai models`, `genai info MODEL`, `genai pull MODEL`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    models = subparsers.add_parser("models", help="list the catalog and what is on disk")
+    models.add_argument("--task", default=None, help="text, image, speech, audio or a full task name")
+    models.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    models.set_defaults(run=run_models)
+
+    info = subparsers.add_parser("info", help="show what genai knows about a model")
+    info.add_argument("model")
+    info.set_defaults(run=run_info)
+
+    pull = subparsers.add_parser("pull", help="download a model ahead of time")
+    pull.add_argument("model")
+    pull.set_defaults(run=run_pull)
+
+
+def run_models(args: argparse.Namespace) -> int:
+    import genai
+
+    rows = genai.list_models(task=args.task)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    header = f"{'alias':<20} {'task':<31} {'params':>6}  {'on disk':<7}  {'license':<24} hub id"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        disk = "yes" if row["on_disk"] else "no"
+        print(
+            f"{row['alias']:<20} {row['task']:<31} {row['params']:>6}  {disk:<7}  "
+            f"{row['license']:<24} {row['hub_id']}"
+        )
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from ..catalog import find_entry
+    from ..detect import detect_family, tasks_of
+    from ..hub import is_on_disk, resolve_source
+
+    entry = find_entry(args.model)
+    source = resolve_source(args.model, entry)
+    family, task = detect_family(source)
+    record = {
+        "name": args.model,
+        "source": source.location,
+        "kind": source.kind,
+        "family": family,
+        "tasks": list(tasks_of(family, task)),
+    }
+    if entry is not None:
+        record.update(
+            {
+                "alias": entry.alias,
+                "hub_id": entry.hub_id,
+                "params": entry.params,
+                "license": entry.license,
+                "description": entry.description,
+                "defaults": entry.defaults,
+                "on_disk": is_on_disk(entry),
+            }
+        )
+    print(json.dumps(record, indent=2))
+    return 0
+
+
+def run_pull(args: argparse.Namespace) -> int:
+    import genai
+
+    for path in genai.pull(args.model):
+        print(path)
+    return 0

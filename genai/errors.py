@@ -1,0 +1,54 @@
+"""The errors genai raises: one base class, each member also a built-in it resembles.
+
+Every message names the problem and the fix, so a boundary (CLI, web app, batch run)
+can show ``str(error)`` as it is.
+"""
+
+from __future__ import annotations
+
+
+class GenaiError(Exception):
+    """Base class of every error genai raises on purpose."""
+
+
+class UnknownModelError(GenaiError, KeyError):
+    """A name that is neither a catalog alias, a local path, nor a hub id."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ModelNotAvailableError(GenaiError, FileNotFoundError):
+    """The model is not on disk and cannot be downloaded (offline, no network, missing path)."""
+
+
+class UnsupportedModelError(GenaiError, ValueError):
+    """The checkpoint exists but belongs to no family genai supports."""
+
+
+class WrongTaskError(GenaiError, ValueError):
+    """The model cannot do the task asked of it (an image model asked for text, say)."""
+
+
+class InvalidParameterError(GenaiError, ValueError):
+    """A generation parameter outside what the model accepts."""
+
+
+class MissingDependencyError(GenaiError, ImportError):
+    """An optional library is not installed; the message names the extra to install."""
+
+
+class GenaiMemoryError(GenaiError, MemoryError):
+    """The device ran out of memory; the message suggests smaller settings or offload."""
+
+
+def require(module: str, extra: str):
+    """Import an optional module or raise a MissingDependencyError naming the extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise MissingDependencyError(
+            f"{module!r} is not installed; install it with: pip install 'genai-showcase[{extra}]'"
+        ) from error
