@@ -24,6 +24,7 @@ from .errors import (
 )
 from .loader import load, loaded, unload
 from .results import Result
+from .results.image import read_image_parameters as read_image_parameters
 
 __version__ = "0.1.0"
 

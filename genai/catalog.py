@@ -149,7 +149,8 @@ CATALOG: tuple[ModelEntry, ...] = (
         params="1.3B",
         license="stabilityai-ai-community",
         description="Distilled SD 2.1: a usable 512x512 picture in 1 step, so the best quality per second on CPU.",
-        defaults={"num_inference_steps": 1, "guidance_scale": 0.0, "width": 512, "height": 512},
+        # strength 0.5 with 2 steps is the model card's image-to-image setting (steps * strength >= 1).
+        defaults={"num_inference_steps": 1, "guidance_scale": 0.0, "width": 512, "height": 512, "strength": 0.5},
     ),
     ModelEntry(
         alias="tiny-sd",
