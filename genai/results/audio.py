@@ -1,0 +1,193 @@
+"""The result of an audio generation (speech, music, sound effects), and saving it as WAV or FLAC.
+
+The waveform is a numpy float32 array shaped (channels, samples): numpy rather than torch
+so a result can be saved, played or sent anywhere without the model's device. Saved files
+carry a short record in their tags (title, software, comment) and the full record in a
+JSON file beside them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import InvalidParameterError
+from .base import Result, atomic_write_bytes, to_jsonable
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+FORMATS = {".wav": "WAV", ".flac": "FLAC"}
+DEFAULT_SUBTYPE = "PCM_16"  # what every player reads; pass subtype="FLOAT" to keep full precision
+
+# Call arguments a record may hand back to the generator, besides prompt and seed.
+_CALL_KEYS = (
+    "voice",
+    "speed",
+    "duration",
+    "num_inference_steps",
+    "guidance_scale",
+    "negative_prompt",
+    "sample_rate",
+    "normalize",
+    "fade_in",
+    "fade_out",
+    "trim",
+    "pause",
+)
+
+
+@dataclass
+class AudioResult(Result):
+    """Generated audio: a float32 waveform (channels, samples) at ``sample_rate`` Hz."""
+
+    waveform: np.ndarray = field(default_factory=lambda: np.zeros((1, 0), dtype=np.float32))
+    sample_rate: int = 16_000
+    prompt: str | None = None
+    # Where it ran: samples can differ slightly between devices and precisions.
+    device: str | None = None
+    dtype: str | None = None
+
+    def __post_init__(self) -> None:
+        from ..audio_dsp import as_waveform
+
+        self.waveform = as_waveform(self.waveform)
+
+    @property
+    def channels(self) -> int:
+        return int(self.waveform.shape[0])
+
+    @property
+    def num_samples(self) -> int:
+        return int(self.waveform.shape[1])
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.num_samples / float(self.sample_rate)
+
+    def to_numpy(self, *, mono: bool = False) -> np.ndarray:
+        """The waveform as a float32 array (channels, samples), or (samples,) mixed down with ``mono``."""
+        return self.waveform.mean(axis=0) if mono else self.waveform
+
+    def to_tensor(self):
+        """The waveform as a CPU torch tensor (channels, samples), the layout torchaudio uses."""
+        import torch
+
+        return torch.from_numpy(self.waveform.copy())
+
+    def __repr__(self) -> str:
+        return (
+            f"AudioResult(model={self.model!r}, duration={self.duration:.2f}s, "
+            f"sample_rate={self.sample_rate}, channels={self.channels}, seed={self.seed})"
+        )
+
+    def metadata(self) -> dict[str, Any]:
+        record = super().metadata()
+        record.update(
+            {
+                "prompt": self.prompt,
+                "sample_rate": self.sample_rate,
+                "channels": self.channels,
+                "num_samples": self.num_samples,
+                "duration": round(self.duration, 6),
+                "device": self.device,
+                "dtype": self.dtype,
+            }
+        )
+        record["call"] = to_jsonable(self.call_arguments())
+        return record
+
+    def call_arguments(self) -> dict[str, Any]:
+        """Keyword arguments that make this audio again: ``generator(**result.call_arguments())``."""
+        arguments: dict[str, Any] = {"prompt": self.prompt, "seed": self.seed}
+        arguments.update(
+            {k: self.parameters[k] for k in _CALL_KEYS if self.parameters.get(k) is not None}
+        )
+        return arguments
+
+    # --- files -----------------------------------------------------------------------------
+
+    def to_bytes(
+        self, format: str = "WAV", *, subtype: str = DEFAULT_SUBTYPE, metadata: bool = True
+    ) -> bytes:
+        """The audio as WAV or FLAC file bytes (for a web page, an HTTP reply, a zip)."""
+        import soundfile as sf
+
+        buffer = io.BytesIO()
+        with sf.SoundFile(
+            buffer,
+            "w",
+            samplerate=int(self.sample_rate),
+            channels=self.channels,
+            format=format,
+            subtype=subtype,
+        ) as handle:
+            if metadata:
+                self._write_tags(handle)
+            handle.write(self.waveform.T)
+        return buffer.getvalue()
+
+    def _write_tags(self, handle) -> None:
+        from .. import __version__
+
+        short = {"model": self.model, "seed": self.seed, "parameters": self.parameters}
+        handle.software = f"genai {__version__}"
+        if self.prompt:
+            handle.title = self.prompt[:200]
+        handle.comment = json.dumps(to_jsonable(short), ensure_ascii=True)[:1000]
+
+    def save(
+        self,
+        path: str | os.PathLike = ".",
+        *,
+        metadata: bool = True,
+        subtype: str = DEFAULT_SUBTYPE,
+    ) -> Path:
+        """Write the audio as ``.wav`` or ``.flac`` (by suffix) and, unless ``metadata=False``, a JSON record beside it.
+
+        ``path`` may be a folder: the file is then ``00001-<seed>.wav``, numbered after those there.
+        The write is atomic: a reader never sees a half-written file.
+        """
+        path = Path(path).expanduser()
+        if path.is_dir() or not path.suffix:
+            path = _numbered_path(path, self.seed)
+        format = FORMATS.get(path.suffix.lower())
+        if format is None:
+            raise InvalidParameterError(
+                f"path={str(path)!r}: audio is saved as WAV or FLAC; give a .wav or .flac file name or a folder"
+            )
+        atomic_write_bytes(path, self.to_bytes(format, subtype=subtype, metadata=metadata))
+        if metadata:
+            self.save_metadata(path.with_suffix(".json"))
+        return path
+
+    def spectrogram(self, *, width: int | None = None, height: int | None = None) -> Image.Image:
+        """A mel-spectrogram picture of the audio (PIL image), low pitches at the bottom."""
+        from ..audio_dsp import mel_image
+
+        return mel_image(self.waveform, self.sample_rate, width=width, height=height)
+
+
+def _numbered_path(folder: Path, seed: int | None) -> Path:
+    taken = (
+        [int(m.group(1)) for f in folder.iterdir() if (m := re.match(r"(\d{5})-", f.name))]
+        if folder.is_dir()
+        else []
+    )
+    return folder / f"{max(taken, default=0) + 1:05d}-{seed}.wav"
+
+
+def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read a WAV/FLAC file as float32 (channels, samples) and its sample rate."""
+    import soundfile as sf
+
+    data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    return np.ascontiguousarray(data.T), int(rate)
