@@ -74,7 +74,9 @@ def list_models(task: str | None = None) -> list[dict[str, Any]]:
     ]
 
 
-def generate(prompt: Any = None, *, model: str | None = None, task: str = "text", **parameters: Any):
+def generate(
+    prompt: Any = None, *, model: str | None = None, task: str = "text", **parameters: Any
+):
     """One call from a prompt to a result: loads ``model`` (default: the task's catalog default)."""
     generator = load(model or default_model(task), task=None if model else task)
     if prompt is None:

@@ -118,7 +118,12 @@ CATALOG: tuple[ModelEntry, ...] = (
         params="494M",
         license="apache-2.0",
         description="Qwen2.5 0.5B instruct: the strongest of the small chat models here.",
-        defaults={"max_new_tokens": 128, "temperature": 0.7, "top_p": 0.8, "repetition_penalty": 1.05},
+        defaults={
+            "max_new_tokens": 128,
+            "temperature": 0.7,
+            "top_p": 0.8,
+            "repetition_penalty": 1.05,
+        },
     ),
     ModelEntry(
         alias="distilgpt2",
@@ -128,7 +133,12 @@ CATALOG: tuple[ModelEntry, ...] = (
         params="82M",
         license="apache-2.0",
         description="Distilled GPT-2: a base model that continues text (no chat).",
-        defaults={"max_new_tokens": 60, "temperature": 0.8, "top_p": 0.95, "repetition_penalty": 1.2},
+        defaults={
+            "max_new_tokens": 60,
+            "temperature": 0.8,
+            "top_p": 0.95,
+            "repetition_penalty": 1.2,
+        },
     ),
     ModelEntry(
         alias="flan-t5-small",
@@ -150,7 +160,13 @@ CATALOG: tuple[ModelEntry, ...] = (
         license="stabilityai-ai-community",
         description="Distilled SD 2.1: a usable 512x512 picture in 1 step, so the best quality per second on CPU.",
         # strength 0.5 with 2 steps is the model card's image-to-image setting (steps * strength >= 1).
-        defaults={"num_inference_steps": 1, "guidance_scale": 0.0, "width": 512, "height": 512, "strength": 0.5},
+        defaults={
+            "num_inference_steps": 1,
+            "guidance_scale": 0.0,
+            "width": 512,
+            "height": 512,
+            "strength": 0.5,
+        },
     ),
     ModelEntry(
         alias="tiny-sd",
@@ -232,7 +248,17 @@ CATALOG: tuple[ModelEntry, ...] = (
         family="tacotron2",
         params="35M",
         license="bsd-3-clause",
-        description="torchaudio's Tacotron2 + WaveRNN LJSpeech bundle (character input).",
+        description="torchaudio's Tacotron2 + WaveRNN LJSpeech bundle (character input); WaveRNN is slow on CPU.",
+        defaults={},
+    ),
+    ModelEntry(
+        alias="tacotron2-griffinlim",
+        hub_id="torchaudio:TACOTRON2_GRIFFINLIM_CHAR_LJSPEECH",
+        task=TEXT_TO_SPEECH,
+        family="tacotron2",
+        params="28M",
+        license="bsd-3-clause",
+        description="torchaudio's Tacotron2 LJSpeech bundle with the Griffin-Lim vocoder: no vocoder weights, fast on CPU.",
         defaults={},
     ),
     ModelEntry(
@@ -326,4 +352,8 @@ def entries(task: str | None = None) -> list[ModelEntry]:
     wanted = normalize_task(task)
     modality = MODALITY_OF_TASK[wanted]
     # Image-to-image and unconditional models sit under the image modality; list them with it.
-    return [e for e in CATALOG if e.task == wanted or (task in ("image", "audio") and e.modality == modality)]
+    return [
+        e
+        for e in CATALOG
+        if e.task == wanted or (task in ("image", "audio") and e.modality == modality)
+    ]

@@ -104,7 +104,9 @@ def _check_device(device: str) -> str:
         if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
             raise InvalidParameterError(f"device={device!r} asked for, but MPS is not available")
         return device
-    raise InvalidParameterError(f"device={device!r} is not known; use auto, cpu, cuda, cuda:N or mps")
+    raise InvalidParameterError(
+        f"device={device!r} is not known; use auto, cpu, cuda, cuda:N or mps"
+    )
 
 
 def resolve_placement(

@@ -13,7 +13,9 @@ class Generator:
 
     modality: str = ""
 
-    def __init__(self, source: Source, family: str, task: str, placement: Placement, **options: Any):
+    def __init__(
+        self, source: Source, family: str, task: str, placement: Placement, **options: Any
+    ):
         self.source = source
         self.family = family
         self.task = task

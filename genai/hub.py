@@ -57,7 +57,9 @@ def _endpoint_reachable() -> bool:
         with socket.create_connection((url.hostname, port), timeout=3):
             return True
     except OSError:
-        logger.warning("the Hugging Face hub (%s) cannot be reached: using the local cache only", url.hostname)
+        logger.warning(
+            "the Hugging Face hub (%s) cannot be reached: using the local cache only", url.hostname
+        )
         return False
 
 
@@ -147,7 +149,11 @@ def hub_errors(name: str) -> Iterator[None]:
     except (hub_err.LocalEntryNotFoundError, hub_err.OfflineModeIsEnabled) as error:
         raise not_downloadable(name) from error
     except OSError as error:
-        if "offline" in str(error).lower() or "connect" in str(error).lower() or "cache" in str(error).lower():
+        if (
+            "offline" in str(error).lower()
+            or "connect" in str(error).lower()
+            or "cache" in str(error).lower()
+        ):
             raise not_downloadable(name) from error
         raise
 
@@ -203,7 +209,17 @@ def is_on_disk(entry: ModelEntry) -> bool:
     return False
 
 
-_SKIP_ALWAYS = ["*.msgpack", "*.h5", "*.ot", "*.onnx", "*.onnx_data", "*.tflite", "*.mlmodel", "*.gguf", "*.ckpt"]
+_SKIP_ALWAYS = [
+    "*.msgpack",
+    "*.h5",
+    "*.ot",
+    "*.onnx",
+    "*.onnx_data",
+    "*.tflite",
+    "*.mlmodel",
+    "*.gguf",
+    "*.ckpt",
+]
 
 
 def pull(name: str, entry: ModelEntry | None) -> list[str]:

@@ -21,7 +21,13 @@ _LOCK = threading.RLock()
 
 
 def _key(source: Source, task: str, placement, options: dict[str, Any]) -> tuple:
-    return (source.location, source.kind, task, placement, tuple(sorted((k, repr(v)) for k, v in options.items())))
+    return (
+        source.location,
+        source.kind,
+        task,
+        placement,
+        tuple(sorted((k, repr(v)) for k, v in options.items())),
+    )
 
 
 def _source_for(name: str, entry: ModelEntry | None) -> tuple[Source, str, str]:
@@ -29,7 +35,12 @@ def _source_for(name: str, entry: ModelEntry | None) -> tuple[Source, str, str]:
     source = resolve_source(name, entry)
     try:
         family, main_task = detect_family(source)
-        if entry is not None and not entry.embedded and source.kind == "hub" and ":" not in entry.hub_id:
+        if (
+            entry is not None
+            and not entry.embedded
+            and source.kind == "hub"
+            and ":" not in entry.hub_id
+        ):
             from .hub import is_on_disk, hub_reachable, not_downloadable
 
             if not hub_reachable() and not is_on_disk(entry):
@@ -40,7 +51,9 @@ def _source_for(name: str, entry: ModelEntry | None) -> tuple[Source, str, str]:
         fallback = get_entry(entry.offline_fallback)
         logger.warning(
             "%s is not on disk and the hub cannot be reached: using %s instead (%s)",
-            name, fallback.alias, fallback.description,
+            name,
+            fallback.alias,
+            fallback.description,
         )
         return _source_for(fallback.alias, fallback)
     return source, family, main_task

@@ -19,7 +19,9 @@ def check_prompt(prompt: Any, name: str = "prompt") -> str:
     return prompt
 
 
-def check_int(name: str, value: Any, *, low: int | None = None, high: int | None = None, fix: str = "") -> int:
+def check_int(
+    name: str, value: Any, *, low: int | None = None, high: int | None = None, fix: str = ""
+) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidParameterError(f"{name}={value!r} must be a whole number")
     if low is not None and value < low:
@@ -47,5 +49,7 @@ def check_float(
         bound = f"above {low}" if low_open else f"at least {low}"
         raise InvalidParameterError(f"{name}={value} must be {bound}{'; ' + fix if fix else ''}")
     if high is not None and value > high:
-        raise InvalidParameterError(f"{name}={value} must be at most {high}{'; ' + fix if fix else ''}")
+        raise InvalidParameterError(
+            f"{name}={value} must be at most {high}{'; ' + fix if fix else ''}"
+        )
     return value

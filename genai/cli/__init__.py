@@ -20,7 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="genai", description="Small generative models for text, images and audio."
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what genai decides and why")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log what genai decides and why"
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         module_name = f"{__name__}.{name}"

@@ -6,9 +6,13 @@ import argparse
 
 
 def add_model_options(parser: argparse.ArgumentParser, *, default_help: str) -> None:
-    parser.add_argument("-m", "--model", default=None, help=f"catalog alias, hub id or local path ({default_help})")
+    parser.add_argument(
+        "-m", "--model", default=None, help=f"catalog alias, hub id or local path ({default_help})"
+    )
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
-    parser.add_argument("--dtype", default="auto", help="auto (default), float32, float16 or bfloat16")
+    parser.add_argument(
+        "--dtype", default="auto", help="auto (default), float32, float16 or bfloat16"
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed for reproducible output")
 
 

@@ -8,7 +8,9 @@ import json
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     models = subparsers.add_parser("models", help="list the catalog and what is on disk")
-    models.add_argument("--task", default=None, help="text, image, speech, audio or a full task name")
+    models.add_argument(
+        "--task", default=None, help="text, image, speech, audio or a full task name"
+    )
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
     models.set_defaults(run=run_models)
 

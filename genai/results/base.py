@@ -54,8 +54,15 @@ class Result:
     def metadata(self) -> dict[str, Any]:
         """The record saved beside every output: enough to make it again."""
         return to_jsonable(
-            {"model": self.model, "seed": self.seed, "parameters": self.parameters, "timings": self.timings}
+            {
+                "model": self.model,
+                "seed": self.seed,
+                "parameters": self.parameters,
+                "timings": self.timings,
+            }
         )
 
     def save_metadata(self, path: str | os.PathLike) -> Path:
-        return atomic_write_text(path, json.dumps(self.metadata(), indent=2, ensure_ascii=False) + "\n")
+        return atomic_write_text(
+            path, json.dumps(self.metadata(), indent=2, ensure_ascii=False) + "\n"
+        )

@@ -1,0 +1,162 @@
+"""Tiny random-weight text models of real architectures, saved as a user's folder would be.
+
+The hub's tiny test repos cannot be downloaded everywhere, so these are built locally:
+a word-level tokenizer over a small vocabulary, a model config a few hundred kilobytes
+big, ``save_pretrained`` into a folder that ``genai.load(folder)`` then reads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+WORDS = (
+    "the a an of to and in is it you that he she was for on are with as his they be at one have this from "
+    "or had by hot word but what some we can out other were all there when up use your how said each which "
+    "do their time if will way about many then them write would like so these her long make thing see him "
+    "two has look more day could go come did number sound no most people my over know water than call "
+    "first who may down side been now find any new work part take get place made live where after back "
+    "little only round man year came show every good me give our under name very through just form "
+    "sentence great think say help low line differ turn cause much mean before move right boy old too same "
+    "tell does set three want air well also play small end put home read hand port large spell add even "
+    "land here must big high such follow act why ask men change went light kind off need house picture try "
+    "us again animal point mother world near build self earth father paris france capital fox snow red "
+    "user assistant system"
+).split()
+
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def build_word_tokenizer(
+    folder: Path,
+    *,
+    special: dict[str, str],
+    chat_template: str | None = None,
+    add_eos: bool = False,
+):
+    """A byte-level BPE tokenizer (GPT-2 style) trained on WORDS, saved to ``folder``.
+
+    Byte-level, like the real models' tokenizers, so any text encodes and stop strings match.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = list(dict.fromkeys(special.values()))
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=600,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    core.train_from_iterator([" ".join(WORDS)] * 4, trainer=trainer)
+    if add_eos:
+        eos = special["eos_token"]
+        core.post_processor = processors.TemplateProcessing(
+            single=f"$A {eos}", special_tokens=[(eos, core.token_to_id(eos))]
+        )
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, **special)
+    if chat_template:
+        tokenizer.chat_template = chat_template
+    tokenizer.save_pretrained(folder)
+    return tokenizer
+
+
+def tiny_llama(folder: str | Path, *, chat: bool = True, max_positions: int = 256) -> Path:
+    """A Llama-style causal LM (as SmolLM2 and Qwen use) with a chat template."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    folder = Path(folder)
+    tokenizer = build_word_tokenizer(
+        folder,
+        special={
+            "unk_token": "<unk>",
+            "bos_token": "<|im_start|>",
+            "eos_token": "<|im_end|>",
+            "pad_token": "<pad>",
+        },
+        chat_template=CHAT_TEMPLATE if chat else None,
+    )
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=max_positions,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    return folder
+
+
+def tiny_gpt2(folder: str | Path, *, max_positions: int = 128) -> Path:
+    """A GPT-2-style causal LM (as distilgpt2) without a chat template or pad token."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    folder = Path(folder)
+    tokenizer = build_word_tokenizer(
+        folder,
+        special={
+            "unk_token": "<|endoftext|>",
+            "bos_token": "<|endoftext|>",
+            "eos_token": "<|endoftext|>",
+        },
+    )
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_embd=32,
+        n_layer=2,
+        n_head=4,
+        n_positions=max_positions,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(0)
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    return folder
+
+
+def tiny_t5(folder: str | Path) -> Path:
+    """A T5 encoder-decoder (as flan-t5-small)."""
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    folder = Path(folder)
+    tokenizer = build_word_tokenizer(
+        folder,
+        special={"pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>"},
+        add_eos=True,
+    )
+    config = T5Config(
+        vocab_size=len(tokenizer),
+        d_model=32,
+        d_kv=8,
+        d_ff=64,
+        num_layers=2,
+        num_decoder_layers=2,
+        num_heads=4,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=False,
+    )
+    config.tie_word_embeddings = False  # tied, a random T5 only echoes its decoder start token
+    torch.manual_seed(0)
+    model = T5ForConditionalGeneration(config)
+    with torch.no_grad():  # T5's default init is tiny; wider embeddings give varied tokens
+        model.shared.weight.normal_(0.0, 1.0)
+        model.lm_head.weight.normal_(0.0, 1.0)
+    model.save_pretrained(folder)
+    return folder

