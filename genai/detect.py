@@ -38,7 +38,9 @@ TRANSFORMERS_AUDIO: dict[str, tuple[str, str]] = {
 }
 
 # Tasks each family can do beyond its main one.
-EXTRA_TASKS = {"diffusion-image": (IMAGE_TO_IMAGE,)}
+# Tasks a (family, main task) can do beyond its main one: text-to-image pipelines also
+# take an init image; unconditional ones do not.
+EXTRA_TASKS = {("diffusion-image", TEXT_TO_IMAGE): (IMAGE_TO_IMAGE,)}
 
 
 def _transformers_family(model_type: str) -> tuple[str, str] | None:
@@ -111,4 +113,4 @@ def detect_family(source: Source) -> tuple[str, str]:
 
 
 def tasks_of(family: str, main_task: str) -> tuple[str, ...]:
-    return (main_task, *EXTRA_TASKS.get(family, ()))
+    return (main_task, *EXTRA_TASKS.get((family, main_task), ()))

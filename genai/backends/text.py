@@ -160,7 +160,11 @@ class TextGenerator(Generator):
             common["local_files_only"] = local_files_only()
         model_kwargs: dict[str, Any] = {"dtype": self.placement.dtype}
         if self.placement.device_map is not None:
+            # accelerate spreads the layers over GPUs, CPU and disk within these limits.
             model_kwargs["device_map"] = self.placement.device_map
+            for option in ("max_memory", "offload_folder"):
+                if option in self.options:
+                    model_kwargs[option] = self.options[option]
         with hub_errors(self.source.name):
             tokenizer = AutoTokenizer.from_pretrained(location, **common)
             model = self._model_class().from_pretrained(location, **common, **model_kwargs)
@@ -319,7 +323,8 @@ class TextGenerator(Generator):
         )
         if encoded["input_ids"].shape[1] == 0:
             raise InvalidParameterError("prompt is empty after tokenization")
-        return encoded.to(self.model.device)
+        # With a device map the first layers sit on the placement's device (offloaded ones on "meta").
+        return encoded.to(self.placement.device)
 
     # --- generation -----------------------------------------------------------------------
 
