@@ -54,6 +54,16 @@ def test_stream_yields_the_plain_text(text_model):
     assert stream.result.completion_tokens == plain.completion_tokens
 
 
+def test_closing_a_stream_stops_generation(tiny_llama_dir):
+    gen = genai.load(tiny_llama_dir)
+    stream = gen.stream("the red fox", max_new_tokens=120, temperature=0)
+    first = next(iter(stream))
+    stream.close()
+    assert first and stream.result is None
+    # The model is free again at once: the lock was released by the cancelled generate().
+    assert gen("the red fox", max_new_tokens=2, temperature=0).completion_tokens == 2
+
+
 def test_batch_matches_single_calls(text_model):
     prompts = ["the red fox", "what is the capital of france and the world"]
     batch = text_model(prompts, max_new_tokens=6, temperature=0)

@@ -94,8 +94,25 @@ class _TimingStreamer:
         pass
 
 
+def _CancelCriteria(event: threading.Event):
+    """A transformers stopping criterion that ends generation once ``event`` is set."""
+    import torch
+    from transformers import StoppingCriteria
+
+    class CancelCriteria(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            return torch.full(
+                (input_ids.shape[0],), event.is_set(), dtype=torch.bool, device=input_ids.device
+            )
+
+    return CancelCriteria()
+
+
 class TextStream:
-    """Iterate to get text pieces as they are produced; ``.result`` holds the TextResult after."""
+    """Iterate to get text pieces as they are produced; ``.result`` holds the TextResult after.
+
+    ``close()`` (or leaving a ``for`` loop over it and dropping it) stops the generation.
+    """
 
     def __init__(self, pieces: Iterator[str]):
         self._pieces = pieces
@@ -103,6 +120,10 @@ class TextStream:
 
     def __iter__(self) -> Iterator[str]:
         yield from self._pieces
+
+    def close(self) -> None:
+        """Stop generating now; no result is recorded."""
+        self._pieces.close()
 
     def text(self) -> str:
         """Consume the rest of the stream and return the whole text."""
@@ -328,9 +349,11 @@ class TextGenerator(Generator):
 
     # --- generation -----------------------------------------------------------------------
 
-    def _generate(self, encoded, settings: _Settings, streamer) -> Any:
+    def _generate(
+        self, encoded, settings: _Settings, streamer, cancel: threading.Event | None = None
+    ) -> Any:
         import torch
-        from transformers import set_seed
+        from transformers import StoppingCriteriaList, set_seed
 
         prompt_length = encoded["input_ids"].shape[1]
         if (
@@ -345,6 +368,8 @@ class TextGenerator(Generator):
         kwargs = settings.generate_kwargs()
         if settings.stop:
             kwargs.update(stop_strings=settings.stop, tokenizer=self.tokenizer)
+        if cancel is not None:
+            kwargs["stopping_criteria"] = StoppingCriteriaList([_CancelCriteria(cancel)])
         set_seed(settings.seed)
         try:
             with torch.inference_mode():
@@ -441,12 +466,13 @@ class TextGenerator(Generator):
         encoded = self._encode([self._as_text(prompt, settings.system_prompt)])
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         outcome: dict[str, Any] = {}
+        cancel = threading.Event()
 
         def work() -> None:
             try:
                 with self._lock:
                     outcome["started"] = time.perf_counter()
-                    outcome["output"] = self._generate(encoded, settings, streamer)
+                    outcome["output"] = self._generate(encoded, settings, streamer, cancel)
             except BaseException as error:  # surfaced to the reader below
                 outcome["error"] = error
                 streamer.end()
@@ -457,25 +483,30 @@ class TextGenerator(Generator):
             thread = threading.Thread(target=work, daemon=True)
             thread.start()
             hold = max((len(s) for s in settings.stop), default=1) - 1
-            sent, buffer, first_at, stopped_early = 0, "", None, False
-            for piece in streamer:
-                if first_at is None and piece:
-                    first_at = time.perf_counter()
-                buffer += piece
-                cut = min((buffer.find(s) for s in settings.stop if s in buffer), default=-1)
-                if cut >= 0:
-                    if cut > sent:
-                        yield buffer[sent:cut]
-                    sent, stopped_early = cut, True
-                    break
-                safe = len(buffer) - hold
-                if safe > sent:
-                    yield buffer[sent:safe]
-                    sent = safe
-            if stopped_early:
-                for _ in streamer:  # drain, so generate() can finish
-                    pass
-            thread.join()
+            sent, buffer, first_at, exhausted = 0, "", None, False
+            try:
+                for piece in streamer:
+                    if first_at is None and piece:
+                        first_at = time.perf_counter()
+                    buffer += piece
+                    cut = min((buffer.find(s) for s in settings.stop if s in buffer), default=-1)
+                    if cut >= 0:
+                        if cut > sent:
+                            yield buffer[sent:cut]
+                        sent = cut
+                        break
+                    safe = len(buffer) - hold
+                    if safe > sent:
+                        yield buffer[sent:safe]
+                        sent = safe
+                else:
+                    exhausted = True
+            finally:
+                if not exhausted:  # stopped early or closed by the reader: let generate() end
+                    cancel.set()
+                    for _ in streamer:
+                        pass
+                thread.join()
             if "error" in outcome:
                 raise outcome["error"]
             result = self._results(
