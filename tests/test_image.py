@@ -23,6 +23,7 @@ from genai.testing.image import (
     make_tiny_autoencoder_tiny,
     make_tiny_ddpm,
     make_tiny_sd,
+    make_tiny_sdxl,
 )
 
 PROMPT = "a red fox in snow"
@@ -84,6 +85,21 @@ def test_native_size_comes_from_the_pipeline_config(generators):
     assert generators["sd"].native_size == (32, 32)
     assert generators["amused"].native_size == (16, 16)
     assert generators["ddpm"].native_size == (16, 16)
+
+
+def test_sdxl_pipeline_text_to_image_and_image_to_image(tmp_path_factory):
+    gen = genai.load(str(make_tiny_sdxl(tmp_path_factory.mktemp("sdxl") / "sdxl")), device="cpu")
+    assert gen.native_size == (64, 64)
+    first = gen(PROMPT, seed=1, num_inference_steps=2)
+    again = gen(PROMPT, seed=1, num_inference_steps=2, negative_prompt="dog", guidance_scale=5.0)
+    assert first.image.size == (64, 64)
+    assert not np.array_equal(pixels(first.image), pixels(again.image))
+    assert np.array_equal(
+        pixels(first.image), pixels(gen(PROMPT, seed=1, num_inference_steps=2).image)
+    )
+    moved = gen(PROMPT, init_image=first.image, strength=0.5, seed=1, num_inference_steps=2)
+    assert type(gen._img2img).__name__ == "StableDiffusionXLImg2ImgPipeline"
+    assert moved.image.size == (64, 64)
 
 
 def test_info_describes_the_pipeline(sd, ddpm):
@@ -486,6 +502,25 @@ def test_tiny_vae_from_a_local_folder(folders, sd):
     assert not np.array_equal(pixels(tiny.image), pixels(full.image))
 
 
+def test_tiny_vae_from_the_hub_when_offline_and_not_cached(folders, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(genai.ModelNotAvailableError, match="genai pull genai-test/no-such-taesd"):
+        genai.load(folders["sd"], device="cpu", tiny_vae="genai-test/no-such-taesd")
+
+
+def test_a_single_file_that_cannot_be_read_offline(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+    from safetensors.torch import save_file
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    path = tmp_path / "odd.safetensors"
+    save_file({"foo.weight": torch.zeros(2)}, str(path))
+    with pytest.raises(GenaiError, match="config="):
+        genai.load(str(path), device="cpu")
+
+
 def test_dtype_follows_the_placement(folders):
     gen = genai.load(folders["sd"], device="cpu", dtype="bfloat16")
     assert {gen.pipe.unet.dtype, gen.pipe.vae.dtype, gen.pipe.text_encoder.dtype} == {
@@ -493,6 +528,10 @@ def test_dtype_follows_the_placement(folders):
     }
     result = gen(PROMPT, seed=1, num_inference_steps=1)
     assert result.dtype == "bfloat16" and result.image.size == (32, 32)
+    gen(PROMPT, init_image=result.image, strength=0.5, seed=1, num_inference_steps=2)
+    assert (
+        gen.pipe.unet.dtype == torch.bfloat16
+    )  # from_pipe shares the modules without casting them
 
 
 @pytest.mark.parametrize(

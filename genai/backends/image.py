@@ -23,12 +23,13 @@ from typing import Any
 from ..errors import (
     GenaiMemoryError,
     InvalidParameterError,
+    ModelNotAvailableError,
     UnsupportedModelError,
     WrongTaskError,
     require,
 )
 from ..generator import Generator
-from ..hub import hub_errors, local_files_only
+from ..hub import hub_errors, local_files_only, not_downloadable
 from ..params import check_float, check_int, check_prompt
 from ..results.image import ImageResult
 from ..seeding import MAX_SEED, resolve_seed, torch_generator
@@ -55,6 +56,11 @@ SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
     "heun": ("HeunDiscreteScheduler", {}),
     "unipc": ("UniPCMultistepScheduler", {}),
     "lcm": ("LCMScheduler", {}),
+}
+# Where from_single_file finds the layout of a checkpoint of each kind (its default, said in errors).
+_SINGLE_FILE_BASES = {
+    "StableDiffusionPipeline": "stable-diffusion-v1-5/stable-diffusion-v1-5",
+    "StableDiffusionXLPipeline": "stabilityai/stable-diffusion-xl-base-1.0",
 }
 # Pixel-space DDPM/DDIM pipelines call scheduler.step(output, t, sample, generator=...) only.
 _UNCONDITIONAL_SCHEDULERS = ("ddpm", "ddim")
@@ -211,8 +217,15 @@ class ImageGenerator(Generator):
         kwargs.setdefault("local_files_only", local_files_only())
         if config is not None:
             kwargs["config"] = config  # a diffusers folder or hub id with the matching configs
+        base = _SINGLE_FILE_BASES[pipeline_class.__name__]
         try:
             return pipeline_class.from_single_file(str(path), **kwargs)
+        except OSError as error:  # diffusers reads the layout from the base model's configs
+            raise ModelNotAvailableError(
+                f"{path.name}: a single checkpoint file needs the configs of its base model ({base} for "
+                f"this kind), which are not on disk ({error}); pass config=<a diffusers folder or hub id "
+                "of the same kind> or convert the file to a diffusers folder"
+            ) from error
         except (ValueError, KeyError, RuntimeError) as error:
             raise UnsupportedModelError(
                 f"{path.name} could not be read as a Stable Diffusion or SDXL checkpoint ({error}); "
@@ -238,6 +251,7 @@ class ImageGenerator(Generator):
     def _use_tiny_vae(self, tiny_vae: bool | str | os.PathLike) -> None:
         """Swap the autoencoder for AutoencoderTiny (TAESD): much faster decoding, slightly softer."""
         from diffusers import AutoencoderTiny
+        from huggingface_hub import try_to_load_from_cache
 
         if self.kind not in ("sd", "lcm"):
             raise InvalidParameterError(
@@ -249,10 +263,14 @@ class ImageGenerator(Generator):
             tiny_vae = DEFAULT_TINY_VAE_XL if xl else DEFAULT_TINY_VAE
         location = str(tiny_vae)
         kwargs: dict[str, Any] = {"torch_dtype": self.placement.dtype}
-        if not Path(location).expanduser().exists():
-            kwargs["local_files_only"] = local_files_only()
-        else:
+        if Path(location).expanduser().exists():
             location = str(Path(location).expanduser())
+        else:
+            kwargs["local_files_only"] = local_files_only()
+            if kwargs["local_files_only"] and not isinstance(
+                try_to_load_from_cache(location, "config.json"), str
+            ):
+                raise not_downloadable(location)
         with hub_errors(location), _quiet_dtype_rename():
             vae = AutoencoderTiny.from_pretrained(location, **kwargs)
         wanted = self.pipe.vae.config.latent_channels

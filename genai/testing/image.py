@@ -102,6 +102,62 @@ def make_tiny_sd(folder: str | Path, *, seed: int = 0) -> Path:
     return _save(pipeline, folder)
 
 
+def make_tiny_sdxl(folder: str | Path, *, seed: int = 0) -> Path:
+    """A StableDiffusionXLPipeline (two CLIP text encoders, text_time UNet conditioning): 64x64 native."""
+    import torch
+    from diffusers import (
+        AutoencoderKL,
+        EulerDiscreteScheduler,
+        StableDiffusionXLPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+
+    torch.manual_seed(seed)
+    tokenizer = clip_tokenizer()
+    text_config = _clip_text_config(tokenizer, hidden_size=16, projection_dim=16)
+    unet = UNet2DConditionModel(
+        block_out_channels=(8, 16),
+        layers_per_block=1,
+        sample_size=32,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4),
+        use_linear_projection=True,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=8,
+        transformer_layers_per_block=(1, 1),
+        projection_class_embeddings_input_dim=6 * 8 + 16,  # six size/crop numbers + pooled text
+        cross_attention_dim=32,  # both text encoders' hidden states side by side
+        norm_num_groups=4,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=(8, 8),
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
+        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
+        latent_channels=4,
+        norm_num_groups=4,
+        sample_size=64,
+    )
+    scheduler = EulerDiscreteScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1
+    )
+    pipeline = StableDiffusionXLPipeline(
+        unet=unet,
+        vae=vae,
+        text_encoder=CLIPTextModel(text_config),
+        tokenizer=tokenizer,
+        text_encoder_2=CLIPTextModelWithProjection(text_config),
+        tokenizer_2=clip_tokenizer(),
+        scheduler=scheduler,
+    )
+    return _save(pipeline, folder)
+
+
 def make_tiny_amused(folder: str | Path, *, seed: int = 0) -> Path:
     """An AmusedPipeline (UVit2DModel, VQModel, CLIPTextModelWithProjection): 16x16 native."""
     import torch
