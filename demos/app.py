@@ -101,8 +101,8 @@ def require_text(value: str | None, what: str) -> str:
 
 
 def as_seed(value: Any) -> int | None:
-    """A seed box value: empty means random; whole numbers pass; the rest genai refuses with a message."""
-    if value is None or value == "":
+    """A seed box value: -1 (or empty) means random; whole numbers pass; the rest genai refuses with a message."""
+    if value is None or value == "" or value == -1:
         return None
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -136,25 +136,25 @@ def model_status(slot: str, name: str | None) -> str:
     name = (name or "").strip()
     label = SLOT_LABELS[slot]
     if not name:
-        return f"⚠️ {label}: pick a model from the list or type a hub id or a local path."
+        return f"⚠ {label}: pick a model from the list or type a hub id or a local path."
     try:
         generator = app_support.find_loaded(name)
         if generator is not None and generator.loaded:
             info = generator.info()
             instead = f" (standing in for {name})" if info["name"] != name else ""
             return (
-                f"✅ {label} **{info['name']}**{instead} is loaded on "
+                f"✓ {label} **{info['name']}**{instead} is loaded on "
                 f"**{info['device']} / {info['dtype']}** · {info['family']}"
             )
         available = app_support.availability(name)
         if not available.available:
-            return f"⚠️ {label} **{name}** is not available: {available.message}"
+            return f"⚠ {label} **{name}** is not available: {available.message}"
         return (
-            f"⚪ {label} **{name}** is not loaded yet ({available.message}); it loads on first "
+            f"○ {label} **{name}** is not loaded yet ({available.message}); it loads on first "
             f"use, on **{app_support.planned_placement()}**"
         )
     except genai.GenaiError as error:
-        return f"⚠️ {label} **{name}**: {error}"
+        return f"⚠ {label} **{name}**: {error}"
 
 
 def plain_history(history: list[dict[str, Any]] | None) -> list[dict[str, str]]:
@@ -331,7 +331,7 @@ class Studio:
                 prompt,
                 negative_prompt=(negative_prompt or "").strip() or None,
                 num_inference_steps=as_int(steps) or None,  # 0: the model's default
-                guidance_scale=guidance,
+                guidance_scale=None if guidance is None or guidance < 0 else guidance,
                 width=as_int(width) or None,
                 height=as_int(height) or None,
                 seed=as_seed(seed),
@@ -411,6 +411,10 @@ class Studio:
         names = list(getattr(generator, "voices", None) or []) if generator else []
         return gr.update(choices=names)
 
+    def voices_anew(self, name: str) -> dict[str, Any]:
+        """Another speech model: its voices, none picked."""
+        return {**self.voices(name), "value": None}
+
     # --- story -----------------------------------------------------------------------------
 
     def story(
@@ -434,20 +438,23 @@ class Studio:
             import random
 
             seed = random.SystemRandom().randint(0, MAX_SEED)
-        stages = [f"✍️ writing the story (seed {seed})…"]
+        stages = [f"… writing the story (seed {seed})…"]
         story, picture_prompt, picture, narration = "", "", None, None
 
         def state() -> tuple[str, str, str | None, str | None, str]:
             return story, picture_prompt, picture, narration, "\n\n".join(stages)
 
         yield state()
-        writer = self.load("text", text_model, progress)
-        words = as_int(words)
-        with shown_in_page():
+        try:
+            writer = self.load_or_raise("text", text_model, progress)
+            request = STORY_REQUEST.format(words=as_int(words), idea=idea)
+            # Keep within small models' contexts (SmolLM2 has 8192): about 2 characters a token.
+            context = writer.info().get("context_length") or 4096
+            room = context - (len(STORY_SYSTEM) + len(request)) // 2 - 32
             stream = writer.stream(
-                STORY_REQUEST.format(words=words, idea=idea),
+                request,
                 system_prompt=STORY_SYSTEM,
-                max_new_tokens=max(32, int(words * 2)),
+                max_new_tokens=max(16, min(int(words * 2), room)),
                 temperature=0.7,
                 top_p=0.9,
                 seed=seed,
@@ -455,21 +462,27 @@ class Studio:
             for piece in stream:
                 story += piece
                 yield state()
-        story = story.strip()
-        stages[-1] = f"✅ story: {len(story.split())} words by {stream.result.model}"
-        stages.append("🎨 writing a picture prompt…")
-        yield state()
-
-        with shown_in_page():
+            story = story.strip()
+            stages[-1] = f"✓ story: {len(story.split())} word(s) by {stream.result.model}"
+            stages.append("… writing a picture prompt…")
+            yield state()
+        except genai.GenaiError as error:  # no story, nothing to illustrate or narrate
+            stages[-1] = f"⚠ no story: {error}"
+            yield state()
+            raise gr.Error(str(error), print_exception=False) from error
+        try:
             described = writer(
-                PICTURE_REQUEST.format(story=story or idea),
-                max_new_tokens=60,
+                PICTURE_REQUEST.format(story=(story or idea)[:1200]),
+                max_new_tokens=min(60, context // 4),
                 temperature=0.3,
                 stop=["\n"],
                 seed=seed,
             )
-        picture_prompt = described.text.strip().strip('"') or idea
-        stages[-1] = "🎨 painting the illustration…"
+            picture_prompt = described.text.strip().strip('"') or idea
+            stages[-1] = "… painting the illustration…"
+        except genai.GenaiError as error:  # the idea itself makes a fine picture prompt
+            picture_prompt = idea
+            stages[-1] = f"… painting the illustration from the idea ({error})…"
         yield state()
         try:
             painter = self.load_or_raise("image", image_model, progress)
@@ -480,11 +493,11 @@ class Studio:
                     progress=step_reporter(progress, "painting", "steps"),
                 )
                 picture = str(result.save(self.folder("story"))[0])
-            stages[-1] = f"✅ illustration by {result.model} ({image_caption(result, 0)})"
+            stages[-1] = f"✓ illustration by {result.model} ({image_caption(result, 0)})"
         except genai.GenaiError as error:
-            stages[-1] = f"⚠️ no illustration: {error}"
+            stages[-1] = f"⚠ no illustration: {error}"
             gr.Warning(f"No illustration: {error}")
-        stages.append("🔊 narrating…")
+        stages.append("… narrating…")
         yield state()
 
         try:
@@ -496,9 +509,9 @@ class Studio:
                     progress=step_reporter(progress, "narrating", "sentences"),
                 )
                 narration = str(spoken.save(self.folder("story")))
-            stages[-1] = f"✅ narration by {spoken.model}: {spoken.duration:.1f} s"
+            stages[-1] = f"✓ narration by {spoken.model}: {spoken.duration:.1f} s"
         except genai.GenaiError as error:
-            stages[-1] = f"⚠️ no narration: {error}"
+            stages[-1] = f"⚠ no narration: {error}"
             gr.Warning(f"No narration: {error}")
         yield state()
 
@@ -529,26 +542,38 @@ def output_dir_from_env() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def model_picker(slot: str, default: str, *, label: str | None = None) -> gr.Dropdown:
-    return gr.Dropdown(
+def model_picker(
+    slot: str, default: str, *, label: str | None = None, elem_id: str | None = None
+) -> tuple[gr.Dropdown, gr.Button]:
+    """A model dropdown (catalog choices, any hub id or path typed in) with a Load button."""
+    load = gr.Button("Load now", size="sm", elem_id=f"{elem_id or slot}-load")
+    picker = gr.Dropdown(
         choices=model_choices(slot, default),
         value=default,
         label=label or SLOT_LABELS[slot],
         info="from the catalog, or type a hub id or a local path",
         allow_custom_value=True,
-        elem_id=f"{slot}-model",
-        scale=4,
+        elem_id=f"{elem_id or slot}-model",
+        buttons=[load],
     )
+    return picker, load
 
 
-def seed_box(elem_id: str) -> tuple[gr.Number, gr.Button]:
-    with gr.Row(equal_height=True):
-        seed = gr.Number(
-            label="Seed", value=None, precision=0, info="empty: a new random seed", elem_id=elem_id
-        )
-        dice = gr.Button("🎲 Random seed", size="sm", scale=0, min_width=120)
+def seed_box(elem_id: str) -> gr.Number:
+    """A seed field (-1: random) with a button that draws one, in the browser."""
+    dice = gr.Button("Random seed", size="sm")
+    seed = gr.Number(
+        label="Seed",
+        value=-1,
+        precision=0,
+        minimum=-1,
+        maximum=MAX_SEED,
+        info="-1: a new random seed every time; the same seed gives the same result",
+        elem_id=elem_id,
+        buttons=[dice],
+    )
     dice.click(None, None, seed, js=f"() => Math.floor(Math.random() * {MAX_SEED})", queue=False)
-    return seed, dice
+    return seed
 
 
 def build_demo(
@@ -575,16 +600,15 @@ def build_demo(
             "# genai studio\nSmall open models for text, pictures and sound, running on this "
             "machine. Each tab loads its model on first use."
         )
-        statuses: list[tuple[str, gr.Dropdown, gr.Markdown]] = []
+        # (tab, slot, model dropdown, its Load button, its status line, API name of loading)
+        pickers: list[tuple[gr.Tab, str, gr.Dropdown, gr.Button, gr.Markdown, str | None]] = []
 
         # --- Text ---------------------------------------------------------------------------
-        with gr.Tab("Text", id="text"):
+        with gr.Tab("Text", id="text") as text_tab:
             text_defaults = {**TEXT_FALLBACK, **catalog_defaults("text", defaults["text"])}
-            with gr.Row(equal_height=True):
-                text_model = model_picker("text", defaults["text"])
-                text_load = gr.Button("Load", scale=1)
+            text_model, text_load = model_picker("text", defaults["text"])
             text_status = gr.Markdown(elem_id="text-status")
-            statuses.append(("text", text_model, text_status))
+            pickers.append((text_tab, "text", text_model, text_load, text_status, "load_text"))
             with gr.Row():
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(label="Chat", height=420, elem_id="chatbot")
@@ -633,7 +657,7 @@ def build_demo(
                     top_p = gr.Slider(
                         0.05, 1.0, value=text_defaults["top_p"], step=0.05, label="Top-p"
                     )
-                    text_seed, _ = seed_box("chat-seed")
+                    text_seed = seed_box("chat-seed")
             chat_inputs = [
                 message,
                 chatbot,
@@ -669,13 +693,13 @@ def build_demo(
             )
 
         # --- Image --------------------------------------------------------------------------
-        with gr.Tab("Image", id="image"):
+        with gr.Tab("Image", id="image") as image_tab:
             image_defaults = catalog_defaults("image", defaults["image"])
-            with gr.Row(equal_height=True):
-                image_model = model_picker("image", defaults["image"])
-                image_load = gr.Button("Load", scale=1)
+            image_model, image_load = model_picker("image", defaults["image"])
             image_status = gr.Markdown(elem_id="image-status")
-            statuses.append(("image", image_model, image_status))
+            pickers.append(
+                (image_tab, "image", image_model, image_load, image_status, "load_image")
+            )
             with gr.Row():
                 with gr.Column(scale=2):
                     image_prompt = gr.Textbox(
@@ -699,10 +723,10 @@ def build_demo(
                             info="0: the model's default",
                         )
                         guidance = gr.Number(
-                            value=image_defaults.get("guidance_scale"),
+                            value=image_defaults.get("guidance_scale", -1),
                             label="Guidance",
-                            info="empty: the model's default",
-                            minimum=0,
+                            info="-1: the model's default",
+                            minimum=-1,
                         )
                     with gr.Row():
                         width = gr.Slider(
@@ -721,7 +745,7 @@ def build_demo(
                             label="Height",
                             info="0: the model's own size",
                         )
-                    image_seed, _ = seed_box("image-seed")
+                    image_seed = seed_box("image-seed")
                     num_images = gr.Slider(1, MAX_IMAGES, value=1, step=1, label="Pictures")
                     image_go = gr.Button("Generate", variant="primary", elem_id="image-generate")
                     gr.Examples(
@@ -772,7 +796,7 @@ def build_demo(
                 found = catalog_defaults("image", name)
                 return (
                     found.get("num_inference_steps", 0),
-                    found.get("guidance_scale"),
+                    found.get("guidance_scale", -1),
                     found.get("width", 0),
                     found.get("height", 0),
                 )
@@ -782,14 +806,21 @@ def build_demo(
             )
 
         # --- Audio --------------------------------------------------------------------------
-        with gr.Tab("Audio", id="audio"):
+        with gr.Tab("Audio", id="audio") as audio_tab:
             with gr.Tabs():
                 with gr.Tab("Speech", id="speech"):
-                    with gr.Row(equal_height=True):
-                        speech_model = model_picker("speech", defaults["speech"])
-                        speech_load = gr.Button("Load", scale=1)
+                    speech_model, speech_load = model_picker("speech", defaults["speech"])
                     speech_status = gr.Markdown(elem_id="speech-status")
-                    statuses.append(("speech", speech_model, speech_status))
+                    pickers.append(
+                        (
+                            audio_tab,
+                            "speech",
+                            speech_model,
+                            speech_load,
+                            speech_status,
+                            "load_speech",
+                        )
+                    )
                     with gr.Row():
                         with gr.Column(scale=2):
                             speech_text = gr.Textbox(
@@ -804,7 +835,7 @@ def build_demo(
                                     allow_custom_value=True,
                                 )
                                 speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed")
-                            speech_seed, _ = seed_box("speech-seed")
+                            speech_seed = seed_box("speech-seed")
                             speech_go = gr.Button(
                                 "Speak", variant="primary", elem_id="speech-generate"
                             )
@@ -845,11 +876,11 @@ def build_demo(
                     ).then(studio.voices, speech_model, voice, **private)
 
                 with gr.Tab("Music & sound", id="music"):
-                    with gr.Row(equal_height=True):
-                        audio_model = model_picker("audio", defaults["audio"])
-                        audio_load = gr.Button("Load", scale=1)
+                    audio_model, audio_load = model_picker("audio", defaults["audio"])
                     audio_status = gr.Markdown(elem_id="audio-status")
-                    statuses.append(("audio", audio_model, audio_status))
+                    pickers.append(
+                        (audio_tab, "audio", audio_model, audio_load, audio_status, "load_audio")
+                    )
                     with gr.Row():
                         with gr.Column(scale=2):
                             audio_prompt = gr.Textbox(
@@ -858,7 +889,7 @@ def build_demo(
                                 elem_id="audio-prompt",
                             )
                             duration = gr.Slider(1, 30, value=5, step=0.5, label="Seconds")
-                            audio_seed, _ = seed_box("audio-seed")
+                            audio_seed = seed_box("audio-seed")
                             audio_go = gr.Button(
                                 "Generate", variant="primary", elem_id="audio-generate"
                             )
@@ -899,15 +930,24 @@ def build_demo(
                     )
 
         # --- Story --------------------------------------------------------------------------
-        with gr.Tab("Story", id="story"):
+        with gr.Tab("Story", id="story") as story_tab:
             gr.Markdown(
                 "One idea in: the text model writes a short story and a picture prompt, the "
                 "image model illustrates it, the speech model reads it aloud."
             )
             with gr.Row():
-                story_text_model = model_picker("text", defaults["text"], label="Writer")
-                story_image_model = model_picker("image", defaults["image"], label="Illustrator")
-                story_speech_model = model_picker("speech", defaults["speech"], label="Narrator")
+                for slot, label in (
+                    ("text", "Writer"),
+                    ("image", "Illustrator"),
+                    ("speech", "Narrator"),
+                ):
+                    with gr.Column():
+                        picker, load = model_picker(
+                            slot, defaults[slot], label=label, elem_id=f"story-{slot}"
+                        )
+                        status = gr.Markdown(elem_id=f"story-{slot}-status")
+                    pickers.append((story_tab, slot, picker, load, status, None))
+            story_text_model, story_image_model, story_speech_model = (p[2] for p in pickers[-3:])
             with gr.Row():
                 idea = gr.Textbox(
                     label="Idea",
@@ -916,7 +956,7 @@ def build_demo(
                     placeholder="a robot who learns to paint",
                 )
                 words = gr.Slider(20, 300, value=120, step=10, label="Words (about)", scale=2)
-            story_seed, _ = seed_box("story-seed")
+            story_seed = seed_box("story-seed")
             story_go = gr.Button("Tell the story", variant="primary", elem_id="story-generate")
             gr.Examples(
                 [["a robot who learns to paint"], ["a lighthouse keeper and a lost whale"]],
@@ -939,6 +979,7 @@ def build_demo(
                     story_picture = gr.Image(
                         label="Illustration",
                         type="filepath",
+                        height=360,
                         format="png",
                         interactive=False,
                         elem_id="story-image",
@@ -948,7 +989,7 @@ def build_demo(
                         interactive=False,
                         elem_id="story-picture-prompt",
                     )
-            story_go.click(
+            story_event = story_go.click(
                 studio.story,
                 [idea, story_text_model, story_image_model, story_speech_model, words, story_seed],
                 [story_out, story_prompt_out, story_picture, story_audio, story_stages],
@@ -956,28 +997,27 @@ def build_demo(
                 concurrency_id="story",
                 **limit,
             )
+            for _tab, slot, picker, _load, status, _api in pickers[-3:]:
+                story_event.then(studio.status_of(slot), picker, status, **private)
 
         # --- model status and loading, for every picker ----------------------------------
-        for slot, load_button in (
-            ("text", text_load),
-            ("image", image_load),
-            ("speech", speech_load),
-            ("audio", audio_load),
-        ):
-            picker, status = next((p, s) for s_, p, s in statuses if s_ == slot)
-            event = load_button.click(
+        for tab, slot, picker, load, status, api_name in pickers:
+            loading = load.click(
                 studio.load_slot(slot),
                 picker,
                 status,
-                api_name=f"load_{slot}",
+                api_name=api_name,
+                api_visibility="public" if api_name else "private",
                 concurrency_id=slot,
                 **limit,
             )
             picker.change(studio.status_of(slot), picker, status, **private)
-            if slot == "speech":
-                event.then(studio.voices, picker, voice, **private)
-        for _slot, picker, status in statuses:
-            demo.load(studio.status_of(_slot), picker, status, **private)
+            demo.load(studio.status_of(slot), picker, status, **private)
+            # Another tab (or the story) may have loaded the model meanwhile.
+            tab.select(studio.status_of(slot), picker, status, **private)
+            if slot == "speech" and api_name:
+                loading.then(studio.voices, picker, voice, **private)
+                picker.change(studio.voices_anew, picker, voice, **private)
 
     demo.queue(default_concurrency_limit=concurrency_limit)
     return demo

