@@ -1,0 +1,374 @@
+"""Piper voices: VITS exported to ONNX, phonemized by espeak-ng and run by onnxruntime (extra ``piper``).
+
+A voice is an ``.onnx`` file with its ``.onnx.json`` config beside it (or a folder holding
+one). Piper's own code does the text work (``PiperVoice.phonemize``, ``phonemes_to_ids``);
+genai runs the ONNX session itself for one reason: seeds.
+
+Seeds. A VITS voice draws noise twice per sentence (phoneme durations and the latent
+audio) with ONNX ``RandomNormalLike`` nodes. onnxruntime seeds those once, when the
+session is created, and the stream then runs on from call to call, so the same text
+never sounds the same twice. genai loads the graph with each such node replaced by a
+slice of a graph input (``Shape -> ReduceProd -> Slice -> Reshape``, same shape and
+dtype as before) and feeds that input with normal noise from a numpy generator seeded per
+call: same seed, same audio, at the cost of drawing the noise in numpy. The edit is made
+on the serialized protobuf (a few dozen lines below), so the ``onnx`` package is not needed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import struct
+import unicodedata
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import audio_dsp
+from ..errors import InvalidParameterError, ModelNotAvailableError, UnsupportedModelError, require
+from .speech import SpeechBase
+
+logger = logging.getLogger("genai.audio")
+
+_RANDOM_OPS = {"RandomNormalLike"}
+_UNSEEDABLE_OPS = {"RandomNormal", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli"}
+_NOISE_INPUT = "genai_noise_{}"
+_ZERO = "genai_zero_i64"
+
+
+class PiperGenerator(SpeechBase):
+    """A Piper voice (ONNX VITS); ``speed`` sets its length scale, ``voice`` picks a speaker of multi-speaker voices."""
+
+    max_chars = 400
+    speed_supported = True
+
+    def _load(self) -> None:
+        require("piper", "piper")
+        onnxruntime = require("onnxruntime", "piper")
+        from piper import PiperVoice
+        from piper.config import PiperConfig
+
+        model_path, config_path = _voice_files(self.source.location, self.name)
+        self.config_dict = json.loads(config_path.read_text(encoding="utf-8"))
+        graph, self.noise_ops = seedable_graph(model_path.read_bytes())
+        if not self.noise_ops:
+            logger.warning(
+                "%s: its noise cannot be seeded; the same seed may not give the same audio",
+                self.name,
+            )
+        providers = ["CPUExecutionProvider"]
+        if (
+            self.placement.is_cuda
+            and "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+        ):
+            providers.insert(
+                0,
+                ("CUDAExecutionProvider", {"device_id": int(self.placement.device.split(":")[-1])}),
+            )
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = (
+            4  # failures still raise; a too-short noise input is retried quietly
+        )
+        session = onnxruntime.InferenceSession(graph, options, providers=providers)
+        self.voice = PiperVoice(session=session, config=PiperConfig.from_dict(self.config_dict))
+        self._input_names = {i.name for i in session.get_inputs()}
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.voice.config.sample_rate)
+
+    @property
+    def language(self) -> str:
+        language = self.config_dict.get("language", {})
+        return language.get("code") or self.voice.config.espeak_voice
+
+    @property
+    def voices(self) -> list[str]:
+        """Speaker names of a multi-speaker voice (empty for single-speaker voices)."""
+        return sorted(self.voice.config.speaker_id_map)
+
+    # --- validate ------------------------------------------------------------------------
+
+    def _check_text(self, text: str) -> None:
+        from piper.config import PhonemeType
+
+        config = self.voice.config
+        language = self.config_dict.get("language", {}).get("name_english") or self.language
+        scripts = audio_dsp.scripts_for_language(self.language)
+
+        def known(char: str) -> bool:
+            if config.phoneme_type == PhonemeType.TEXT:  # the letters are the phonemes
+                return all(p in config.phoneme_id_map for p in unicodedata.normalize("NFD", char))
+            # espeak reads out any character by its name ("Chinese letter"), so ask for the
+            # voice language's script rather than what espeak can pronounce.
+            return audio_dsp.script_of(char) in scripts
+
+        audio_dsp.check_speakable(text, known, model=self.name, language=language)
+
+    def _prepare_voice(self, voice: Any) -> int | None:
+        config = self.voice.config
+        if voice is None:
+            return config.default_speaker_id if config.num_speakers > 1 else None
+        if config.num_speakers <= 1:
+            raise InvalidParameterError(
+                f"voice={voice!r}: {self.name} has a single speaker; leave voice unset"
+            )
+        if isinstance(voice, str) and voice in config.speaker_id_map:
+            return int(config.speaker_id_map[voice])
+        if (
+            isinstance(voice, int)
+            and not isinstance(voice, bool)
+            and 0 <= voice < config.num_speakers
+        ):
+            return voice
+        shown = ", ".join(self.voices[:8]) + (", ..." if len(self.voices) > 8 else "")
+        raise InvalidParameterError(
+            f"voice={voice!r} is not a speaker of {self.name}; give a number from 0 to "
+            f"{config.num_speakers - 1} or a name ({shown})"
+        )
+
+    # --- speak ---------------------------------------------------------------------------
+
+    def _speak(self, text: str, voice: Any, speed: float, seed: int) -> np.ndarray:
+        clips = [self._synthesize(ids, voice, speed, seed) for ids in self._phoneme_ids(text)]
+        return audio_dsp.join(clips, self.sample_rate, 0.0)
+
+    def _phoneme_ids(self, text: str) -> Iterator[list[int]]:
+        for phonemes in self.voice.phonemize(text):
+            if phonemes:
+                yield self.voice.phonemes_to_ids(phonemes)
+
+    def _synthesize(
+        self, ids: list[int], speaker: int | None, speed: float, seed: int
+    ) -> np.ndarray:
+        """One sentence through the ONNX graph, noise drawn from ``seed``; peak-normalised as piper does.
+
+        The noise of a sentence depends on the seed and the sentence's phonemes only (no
+        state kept between calls), so a voice can serve several threads at once.
+        """
+        config = self.voice.config
+        scales = np.array(
+            [config.noise_scale, config.length_scale / speed, config.noise_w_scale],
+            dtype=np.float32,
+        )
+        feed: dict[str, Any] = {
+            "input": np.array([ids], dtype=np.int64),
+            "input_lengths": np.array([len(ids)], dtype=np.int64),
+            "scales": scales,
+        }
+        if speaker is not None and "sid" in self._input_names:
+            feed["sid"] = np.array([speaker], dtype=np.int64)
+        # The noise tensors' sizes are known only inside the graph: offer enough for about
+        # 0.3 s per phoneme id and, in the rare case that is short, twice as much again.
+        size = 4096 + len(ids) * 192 * int(24 / min(speed, 1.0))
+        for attempt in range(4):
+            for k, (mean, scale) in enumerate(self.noise_ops):
+                rng = np.random.default_rng(
+                    [seed, k, zlib.crc32(np.asarray(ids, dtype=np.int64).tobytes())]
+                )
+                feed[_NOISE_INPUT.format(k)] = (
+                    rng.standard_normal(size, dtype=np.float32) * scale + mean
+                )
+            try:
+                audio = self.voice.session.run(None, feed)[0].squeeze()
+                break
+            except Exception as error:  # onnxruntime raises its own classes (InvalidArgument, Fail)
+                if not self.noise_ops or attempt == 3 or "genai_noise" not in str(error):
+                    raise
+                size *= 4
+        peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+        audio = audio / peak if peak > 1e-8 else np.zeros_like(audio)
+        return np.clip(audio, -1.0, 1.0).astype(np.float32)
+
+    def _release(self) -> None:
+        self.voice = None
+
+
+def _voice_files(location: str, name: str) -> tuple[Path, Path]:
+    """The ``.onnx`` model and its ``.onnx.json`` config, from a file path or a folder holding one voice."""
+    path = Path(location)
+    if path.is_dir():
+        models = sorted(path.glob("*.onnx"))
+        if len(models) != 1:
+            raise UnsupportedModelError(
+                f"{name!r} holds {len(models)} .onnx files; give the path of one voice's .onnx file"
+            )
+        path = models[0]
+    config = Path(f"{path}.json")
+    if not path.is_file() or not config.is_file():
+        raise ModelNotAvailableError(
+            f"a Piper voice is an .onnx file with its .onnx.json beside it; {name!r} lacks "
+            f"{'the .onnx file' if not path.is_file() else config.name}"
+        )
+    return path, config
+
+
+# --- editing the ONNX protobuf -------------------------------------------------------------------
+# Wire format: each field is a varint key (number << 3 | wire type) and a value; type 2 is
+# length-delimited (strings, bytes, nested messages). Fields used: ModelProto.graph = 7;
+# GraphProto.node = 1, .initializer = 5, .input = 11; NodeProto.input = 1, .output = 2,
+# .name = 3, .op_type = 4, .attribute = 5; AttributeProto.name = 1, .f = 2, .i = 3, .type = 20.
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return result, pos
+
+
+def _fields(data: bytes) -> Iterator[tuple[int, int, Any, bytes]]:
+    """(field number, wire type, value, raw bytes of the whole field) for each field of a message."""
+    pos = 0
+    while pos < len(data):
+        start = pos
+        key, pos = _read_varint(data, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _read_varint(data, pos)
+        elif wire == 1:
+            value, pos = data[pos : pos + 8], pos + 8
+        elif wire == 5:
+            value, pos = data[pos : pos + 4], pos + 4
+        elif wire == 2:
+            length, pos = _read_varint(data, pos)
+            value, pos = data[pos : pos + length], pos + length
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire}")
+        yield number, wire, value, data[start:pos]
+
+
+def _varint(value: int) -> bytes:
+    value &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _ld(number: int, payload: bytes | str) -> bytes:
+    payload = payload.encode() if isinstance(payload, str) else payload
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _node(
+    op_type: str, inputs: list[str], outputs: list[str], name: str, attributes: bytes = b""
+) -> bytes:
+    body = b"".join(_ld(1, i) for i in inputs) + b"".join(_ld(2, o) for o in outputs)
+    return _ld(1, body + _ld(3, name) + _ld(4, op_type) + attributes)
+
+
+def _int_attribute(name: str, value: int) -> bytes:
+    return _ld(5, _ld(1, name) + _varint(3 << 3) + _varint(value) + _varint(20 << 3) + _varint(2))
+
+
+def _noise_input(name: str) -> bytes:
+    """ValueInfoProto: a float tensor of one dimension of any length."""
+    dimension = _ld(1, _ld(2, "n"))  # TensorShapeProto.dim { dim_param: "n" }
+    tensor_type = _varint(1 << 3) + _varint(1) + _ld(2, dimension)  # elem_type FLOAT, shape
+    return _ld(11, _ld(1, name) + _ld(2, _ld(1, tensor_type)))
+
+
+def _zero_initializer() -> bytes:
+    """TensorProto: int64 [0]."""
+    return _ld(
+        5,
+        _varint(1 << 3)
+        + _varint(1)
+        + _varint(2 << 3)
+        + _varint(7)
+        + _ld(7, _varint(0))
+        + _ld(8, _ZERO),
+    )
+
+
+def _random_node(body: bytes) -> tuple[str, str, float, float, int] | None:
+    """(input, output, mean, scale, dtype) of a RandomNormalLike node, else None."""
+    inputs, outputs, op_type, mean, scale, dtype = [], [], "", 0.0, 1.0, 1
+    for number, _, value, _ in _fields(body):
+        if number == 1:
+            inputs.append(value.decode())
+        elif number == 2:
+            outputs.append(value.decode())
+        elif number == 4:
+            op_type = value.decode()
+        elif number == 5:
+            attribute = {n: v for n, _, v, _ in _fields(value)}
+            key = attribute.get(1, b"").decode()
+            if key == "mean":
+                mean = struct.unpack("<f", attribute[2])[0]
+            elif key == "scale":
+                scale = struct.unpack("<f", attribute[2])[0]
+            elif key == "dtype":
+                dtype = attribute.get(3, 1)
+    if op_type in _UNSEEDABLE_OPS:
+        raise _Unseedable(op_type)
+    if op_type not in _RANDOM_OPS:
+        return None
+    if dtype != 1:  # only float noise is fed
+        raise _Unseedable(f"{op_type} of dtype {dtype}")
+    return inputs[0], outputs[0], mean, scale, dtype
+
+
+class _Unseedable(Exception):
+    pass
+
+
+def seedable_graph(model: bytes) -> tuple[bytes, list[tuple[float, float]]]:
+    """The model with each RandomNormalLike fed from an input ``genai_noise_<k>``; and (mean, scale) per k.
+
+    A graph with other random ops comes back unchanged, with an empty list.
+    """
+    try:
+        return _rewrite(model)
+    except _Unseedable as reason:
+        logger.info("voice graph has %s: left as it is", reason)
+        return model, []
+
+
+def _rewrite(model: bytes) -> tuple[bytes, list[tuple[float, float]]]:
+    out = bytearray()
+    noise: list[tuple[float, float]] = []
+    for number, _, value, raw in _fields(model):
+        if number != 7:
+            out += raw
+            continue
+        graph = bytearray()
+        for g_number, _, g_value, g_raw in _fields(value):
+            found = _random_node(g_value) if g_number == 1 else None
+            if found is None:
+                graph += g_raw
+                continue
+            source, target, mean, scale, _ = found
+            k = len(noise)
+            shape, size, flat = (f"genai_noise_{k}_{s}" for s in ("shape", "size", "flat"))
+            graph += _node("Shape", [source], [shape], f"genai_noise_{k}/Shape")
+            graph += _node(
+                "ReduceProd",
+                [shape],
+                [size],
+                f"genai_noise_{k}/ReduceProd",
+                _int_attribute("keepdims", 1),
+            )
+            graph += _node(
+                "Slice", [_NOISE_INPUT.format(k), _ZERO, size], [flat], f"genai_noise_{k}/Slice"
+            )
+            graph += _node("Reshape", [flat, shape], [target], f"genai_noise_{k}/Reshape")
+            noise.append((mean, scale))
+        if noise:
+            graph += _zero_initializer()
+            graph += b"".join(_noise_input(_NOISE_INPUT.format(k)) for k in range(len(noise)))
+        out += _ld(7, bytes(graph))
+    return bytes(out), noise

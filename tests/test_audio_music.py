@@ -1,0 +1,87 @@
+"""genai.backends.music: MusicGen on tiny random models (mono and stereo) loaded from folders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import genai
+from genai import InvalidParameterError
+from genai.backends.music import MusicGenerator
+from genai.testing.audio import make_tiny_musicgen, torch_threads
+
+RATE = 32_000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    with torch_threads(1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def musicgen(tmp_path_factory):
+    return genai.load(str(make_tiny_musicgen(tmp_path_factory.mktemp("musicgen"))))
+
+
+@pytest.fixture(scope="module")
+def stereo(tmp_path_factory):
+    return genai.load(str(make_tiny_musicgen(tmp_path_factory.mktemp("stereo"), stereo=True)))
+
+
+def test_music_lasts_exactly_the_duration_asked(musicgen):
+    assert isinstance(musicgen, MusicGenerator) and musicgen.task == "text-to-audio"
+    assert musicgen.sample_rate == RATE and musicgen.frame_rate == 50
+    for duration in (0.2, 0.33):
+        result = musicgen("calm piano", duration=duration, seed=1)
+        assert result.sample_rate == RATE and result.channels == 1
+        assert result.num_samples == round(duration * RATE)
+        assert result.parameters["duration"] == duration
+
+
+def test_stereo_models_give_two_channels(stereo):
+    result = stereo("rock drum beat", duration=0.2, seed=1)
+    assert result.waveform.shape == (2, round(0.2 * RATE))
+
+
+def test_same_seed_same_music(musicgen):
+    first = musicgen("lo fi beat", duration=0.2, seed=9)
+    assert np.array_equal(first.waveform, musicgen("lo fi beat", duration=0.2, seed=9).waveform)
+    assert not np.array_equal(
+        first.waveform, musicgen("lo fi beat", duration=0.2, seed=10).waveform
+    )
+
+
+def test_progress_counts_the_audio_frames(musicgen):
+    steps = []
+    musicgen("jazz", duration=0.2, seed=1, progress=lambda step, total: steps.append((step, total)))
+    # 10 frames at 50 a second, plus 3 for the delay between the 4 codebooks.
+    assert steps == [(i, 13) for i in range(1, 14)]
+
+
+def test_guidance_and_output_options(musicgen):
+    result = musicgen("jazz", duration=0.2, seed=1, guidance_scale=1.0, sample_rate=16_000)
+    assert result.sample_rate == 16_000 and result.num_samples == round(0.2 * 16_000)
+    assert result.parameters["guidance_scale"] == 1.0
+    assert musicgen("jazz", duration=0.2, seed=1).parameters["guidance_scale"] == 3.0
+
+
+@pytest.mark.parametrize(
+    "prompt, parameters, message",
+    [
+        ("", {}, "empty"),
+        ("jazz", {"duration": 0}, "duration"),
+        ("jazz", {"duration": -2}, "duration"),
+        ("jazz", {"duration": 31}, "above the 30 s"),
+        ("jazz", {"duration": 0.005}, "below"),
+        ("jazz", {"duration": "long"}, "number"),
+        ("jazz", {"guidance_scale": -1}, "guidance_scale"),
+        ("jazz", {"num_inference_steps": 4}, "does not take num_inference_steps"),
+        ("jazz", {"voice": "v2/en_speaker_1"}, "does not take voice"),
+        ("jazz", {"sample_rate": 0}, "sample_rate"),
+        ("jazz", {"normalize": 6}, "normalize"),
+    ],
+)
+def test_bad_input_is_refused(musicgen, prompt, parameters, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        musicgen(prompt, **parameters)
