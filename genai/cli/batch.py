@@ -1,0 +1,163 @@
+"""`genai batch INPUT -o OUTDIR`: generate every job of a JSONL/CSV/text file, resumably.
+
+``scripts/batch_generate.py`` runs the same :func:`main`; start it with
+``accelerate launch --num_processes N`` (or ``torchrun --nproc_per_node N``) to share the
+jobs between processes. Exit codes: 0 every job of the input done, 1 some failed or
+left failed (see the manifest), 2 malformed input or a bad option (nothing generated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "input",
+        help="jobs: a .jsonl file (id, task, model, prompt, parameters, seed per line), a .csv "
+        "with those columns (parameters as JSON), or a text file with one prompt per line",
+    )
+    parser.add_argument("-o", "--output", required=True, help="output folder (created if needed)")
+    parser.add_argument("-m", "--model", default=None, help="model for jobs that name none")
+    parser.add_argument(
+        "-t", "--task", default=None, help="task for jobs that name none (text, image, speech...)"
+    )
+    parser.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a parameter for every job that does not set it, e.g. -p max_new_tokens=64 "
+        "(values are read as JSON where they parse); repeatable",
+    )
+    parser.add_argument(
+        "--parameters",
+        default=None,
+        metavar="JSON",
+        help="parameters for every job, as a JSON object",
+    )
+    parser.add_argument(
+        "--format",
+        dest="input_format",
+        choices=("jsonl", "csv", "txt"),
+        default=None,
+        help="input format (default: from the file's suffix; anything else is one prompt per line)",
+    )
+    parser.add_argument(
+        "-b",
+        "--batch-size",
+        type=int,
+        default=8,
+        help="text prompts per generate call (default 8; greedy jobs only, see the docs)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="run seed: jobs without a seed get derive_seed(run seed, id) (default: the folder's "
+        "last run seed, else a random one; recorded in runs.jsonl and the manifest)",
+    )
+    parser.add_argument("--retry-failed", action="store_true", help="run failed jobs again")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="check the input and the models; generate nothing"
+    )
+    parser.add_argument(
+        "--cpu", action="store_true", help="every process on the CPU (gloo), even with GPUs"
+    )
+    parser.add_argument(
+        "--device", default="auto", help="auto (default: each process its own GPU), cpu, cuda:N"
+    )
+    parser.add_argument(
+        "--dtype", default="auto", help="auto (default), float32, float16 or bfloat16"
+    )
+    parser.add_argument("--audio-format", choices=("wav", "flac"), default="wav")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "batch",
+        help="generate a file of jobs into a folder, resumably",
+        description=__doc__.split("\n\n")[0],
+    )
+    add_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def _parameters(args: argparse.Namespace) -> dict:
+    from ..batch.jobs import parse_value
+    from ..errors import InvalidParameterError
+
+    parameters: dict = {}
+    if args.parameters:
+        try:
+            parameters = json.loads(args.parameters)
+        except json.JSONDecodeError as error:
+            raise InvalidParameterError(f"--parameters is not valid JSON ({error})") from error
+        if not isinstance(parameters, dict):
+            raise InvalidParameterError("--parameters must be a JSON object")
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidParameterError(f"--param {item!r} must look like KEY=VALUE")
+        parameters[key.strip()] = parse_value(value)
+    return parameters
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..batch import run_batch
+
+    summary = run_batch(
+        args.input,
+        args.output,
+        model=args.model,
+        task=args.task,
+        parameters=_parameters(args),
+        input_format=args.input_format,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        retry_failed=args.retry_failed,
+        dry_run=args.dry_run,
+        cpu=args.cpu,
+        device=args.device,
+        dtype=args.dtype,
+        audio_format=args.audio_format,
+        progress=not args.quiet,
+    )
+    if not args.quiet and _is_main_process():
+        print(summary.describe())
+    return 0 if summary.ok else 1
+
+
+def _is_main_process() -> bool:
+    return os.environ.get("RANK", "0") == "0"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The standalone entry point (scripts/batch_generate.py): same options as `genai batch`."""
+    from ..errors import GenaiError
+
+    parser = argparse.ArgumentParser(
+        prog=os.path.basename(sys.argv[0]) or "batch_generate.py",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what genai decides")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="genai: %(message)s"
+    )
+    try:
+        return run(args)
+    except GenaiError as error:
+        if _is_main_process():  # every process finds the same problem; say it once
+            print(f"genai: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("genai: interrupted; run the same command again to go on", file=sys.stderr)
+        return 130
