@@ -55,6 +55,8 @@ SLOT_LABELS = {
 ENV_PREFIX = "GENAI_APP_"
 OUTPUT_DIR_ENV = "GENAI_APP_OUTPUT_DIR"
 DEFAULT_HOST = "127.0.0.1"
+# Small pictures (a 256x256 model, say) fill their frame instead of sitting in a corner.
+CSS = "#story-image img { width: 100%; height: 100%; object-fit: contain; }"
 
 # Shown when a model outside the catalog gives no defaults of its own.
 TEXT_FALLBACK = {"max_new_tokens": 128, "temperature": 0.7, "top_p": 0.95}
@@ -247,7 +249,8 @@ class Studio:
             info = generator.info()
             gr.Info(
                 f"{info['name']} loaded on {info['device']} / {info['dtype']} "
-                f"in {time.perf_counter() - started:.1f} s"
+                f"in {time.perf_counter() - started:.1f} s",
+                duration=5,
             )
         return generator
 
@@ -1041,6 +1044,7 @@ def launch(
         share=share,
         allowed_paths=allowed or None,
         theme=gr.themes.Soft(),
+        css=CSS,
         **options,
     )
 

@@ -1,0 +1,229 @@
+"""The web app in a real headless Chromium: type in each tab, press the button, see the result.
+
+Uses Debian's chromium (``apt-get install -y chromium``) through the playwright package;
+nothing is downloaded. A screenshot of every tab goes to test-artifacts/ (or $GENAI_ARTIFACTS).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+import genai
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "demos" / "app.py"
+CHROMIUM = Path(os.environ.get("GENAI_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SLOW = 120_000  # milliseconds: the first call in a tab loads its model
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    folder = Path(os.environ.get("GENAI_ARTIFACTS") or ROOT / "test-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: apt-get install -y chromium (or set GENAI_CHROMIUM)"
+        )
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tiny_llama_dir, tmp_path_factory) -> dict[str, str]:
+    from genai.testing.audio import make_tiny_musicgen, make_tiny_vits
+    from genai.testing.image import make_tiny_sd
+
+    folder = tmp_path_factory.mktemp("browser-models")
+    return {
+        "text": tiny_llama_dir,
+        "image": str(make_tiny_sd(folder / "sd")),
+        "speech": str(make_tiny_vits(folder / "vits")),
+        "audio": str(make_tiny_musicgen(folder / "musicgen")),
+    }
+
+
+@pytest.fixture(scope="module")
+def site(browser, tiny_models, tmp_path_factory):
+    pytest.importorskip("gradio", reason="pip install 'genai-showcase[app]'")
+    from genai.cli.demo import load_app
+    from genai.testing.audio import torch_threads
+
+    app = load_app(APP)
+    demo = app.build_demo(
+        default_models=tiny_models, output_dir=tmp_path_factory.mktemp("browser-out")
+    )
+    port = free_port()
+    with torch_threads(1):
+        app.launch(demo, port=port, prevent_thread_lock=True, quiet=True)  # as users get it
+        try:
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            demo.close()
+
+
+@pytest.fixture
+def page(browser, site, artifacts, request):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(site)
+    # The page asks where each model stands as it opens.
+    page.wait_for_function(
+        "document.querySelector('#text-status')?.innerText.includes('Text model')",
+        timeout=SLOW,
+    )
+    failures = request.session.testsfailed
+    yield page
+    if request.session.testsfailed > failures:  # the page as it was when the test failed
+        page.screenshot(path=str(artifacts / f"failed-{request.node.name}.png"), full_page=True)
+    page.close()
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name, exact=True).click()
+
+
+def wait_for_text(page, selector: str, text: str, timeout: int = SLOW) -> None:
+    page.wait_for_function(
+        "([selector, text]) => document.querySelector(selector)?.innerText.includes(text)",
+        arg=[selector, text],
+        timeout=timeout,
+    )
+
+
+def fetch(page, url: str) -> bytes:
+    response = page.request.get(url)
+    assert response.ok, url
+    return response.body()
+
+
+def assert_wav(page, player: str) -> None:
+    """The player's file (what its download button fetches) is a WAV that soundfile reads."""
+    link = f"{player} a[data-testid='download-link']"
+    page.wait_for_selector(link, state="attached", timeout=SLOW)
+    data = fetch(page, page.get_attribute(link, "href"))
+    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+    import soundfile as sf
+
+    samples, rate = sf.read(io.BytesIO(data))
+    assert len(samples) > 0 and rate > 0
+    # The waveform player drew the audio.
+    assert page.locator(f"{player} [data-testid^='waveform']").count() > 0
+
+
+def assert_png_with_parameters(page, selector: str) -> str:
+    page.wait_for_selector(selector, timeout=SLOW)
+    page.wait_for_function(
+        "(selector) => document.querySelector(selector).naturalWidth > 0", arg=selector
+    )
+    data = fetch(page, page.get_attribute(selector, "src"))
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "PNG"
+        return image.text["parameters"]
+
+
+def test_text_tab_streams_a_reply(page, artifacts):
+    page.fill("#chat-input textarea", "hello there, what is the capital of france")
+    page.click("#chat-send")
+    wait_for_text(page, "#chat-stats", "tokens")
+    assert page.inner_text("#chatbot [data-testid='user']") == (
+        "hello there, what is the capital of france"
+    )
+    assert page.inner_text("#chatbot [data-testid='bot']").strip()
+    wait_for_text(page, "#text-status", "is loaded on")
+    assert "cpu / float32" in page.inner_text("#text-status")
+    page.screenshot(path=str(artifacts / "app-text.png"), full_page=True)
+
+
+def test_image_tab_shows_pictures_with_their_parameters(page, artifacts):
+    open_tab(page, "Image")
+    page.fill("#image-prompt textarea", "a red fox in the snow")
+    page.fill("#image-seed input", "42")
+    page.click("#image-generate")
+    parameters = assert_png_with_parameters(page, "#image-gallery img")
+    assert "a red fox in the snow" in parameters and "Seed: 42" in parameters
+    assert "seed 42" in page.get_attribute("#image-gallery img", "alt")
+    wait_for_text(page, "#image-files", ".png")
+    wait_for_text(page, "#image-summary", "seeds 42")
+    page.screenshot(path=str(artifacts / "app-image.png"), full_page=True)
+
+
+def test_audio_tab_plays_speech_and_music(page, artifacts):
+    open_tab(page, "Audio")
+    page.fill("#speech-text textarea", "hello world, this is a test")
+    page.click("#speech-generate")
+    assert_wav(page, "#speech-audio")
+    page.wait_for_selector("#speech-spectrogram img", timeout=SLOW)
+    wait_for_text(page, "#speech-file", ".wav")
+    page.screenshot(path=str(artifacts / "app-audio-speech.png"), full_page=True)
+
+    open_tab(page, "Music & sound")
+    page.fill("#audio-prompt textarea", "calm piano")
+    page.click("#audio-generate")
+    assert_wav(page, "#audio-audio")
+    page.wait_for_selector("#audio-spectrogram img", timeout=SLOW)
+    wait_for_text(page, "#audio-summary", "32000 Hz")
+    page.screenshot(path=str(artifacts / "app-audio-music.png"), full_page=True)
+
+
+def test_story_tab_shows_all_three_stages(page, artifacts):
+    open_tab(page, "Story")
+    page.fill("#story-idea textarea", "a fox who learns to sing")
+    page.fill("#story-seed input", "3")
+    page.click("#story-generate")
+    wait_for_text(page, "#story-stages", "narration by", timeout=2 * SLOW)
+    stages = page.inner_text("#story-stages")
+    assert stages.count("✓") == 3, stages
+    assert page.input_value("#story-text textarea").strip()
+    assert page.input_value("#story-picture-prompt textarea").strip()
+    assert_png_with_parameters(page, "#story-image img")
+    assert_wav(page, "#story-audio")
+    page.screenshot(path=str(artifacts / "app-story.png"), full_page=True)
+
+
+def test_missing_image_model_is_a_message_in_the_page(page, artifacts):
+    if any(row["on_disk"] for row in genai.list_models("image") if row["alias"] == "sd-turbo"):
+        pytest.skip("sd-turbo is on disk here; this checks the message shown when it is not")
+    open_tab(page, "Image")
+    picker = page.locator("#image-model input")
+    picker.fill("sd-turbo")
+    picker.press("Enter")
+    wait_for_text(page, "#image-status", "not available")
+    assert "genai pull sd-turbo" in page.inner_text("#image-status")
+    page.fill("#image-prompt textarea", "a lighthouse")
+    page.click("#image-generate")
+    toast = page.locator(".toast-body").filter(has_text="genai pull sd-turbo")
+    toast.first.wait_for(timeout=SLOW)
+    page.wait_for_timeout(800)  # let the message fade in fully before the picture
+    assert "Traceback" not in page.inner_text("body")
+    page.screenshot(path=str(artifacts / "app-image-missing-model.png"), full_page=True)
