@@ -177,6 +177,8 @@ def test_text_can_come_from_stdin(models, tmp_path, monkeypatch, capsys):
     "arguments, message",
     [
         (["", "-m", "{vits}"], "empty"),
+        (["", "-m", "{tmp}/no-such-model"], "empty"),  # checked before any model is looked for
+        (["Hi.", "-m", "{tmp}/no-such-model", "--normalize", "5"], "normalize"),
         (["你好，世界。", "-m", "{vits}"], "not in the alphabet"),
         (["Hello.", "-m", "{vits}", "--sample-rate", "0"], "sample_rate"),
         (["Hello.", "-m", "{vits}", "--voice", "2"], "single speaker"),

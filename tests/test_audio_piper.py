@@ -49,6 +49,24 @@ def test_the_voice_graph_draws_its_noise_from_inputs(joe):
     assert {"input", "input_lengths", "scales", "genai_noise_0", "genai_noise_1"} <= names
 
 
+def test_without_noise_the_edited_graph_matches_piper_exactly(joe):
+    """The graph edit changes where the noise comes from and nothing else."""
+    from piper import PiperVoice, SynthesisConfig
+
+    silent = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    theirs = np.concatenate(
+        [c.audio_float_array for c in PiperVoice.load(str(VOICE)).synthesize(SENTENCE, silent)]
+    )
+    config = joe.voice.config
+    saved = config.noise_scale, config.noise_w_scale
+    config.noise_scale = config.noise_w_scale = 0.0
+    try:
+        ours = joe(SENTENCE, seed=1).waveform[0]
+    finally:
+        config.noise_scale, config.noise_w_scale = saved
+    assert np.array_equal(ours, theirs)
+
+
 def test_speed_sets_the_length_scale(joe):
     slow = joe("Hello there, my friend.", seed=3, speed=0.5)
     fast = joe("Hello there, my friend.", seed=3, speed=2.0)

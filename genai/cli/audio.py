@@ -120,6 +120,13 @@ def run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         call["seed"] = args.seed
 
+    # Refuse what is wrong before a model loads (the generator checks everything again).
+    from ..audio_dsp import check_post_options
+    from ..params import check_prompt
+
+    check_prompt(prompt, "text")
+    check_post_options(call)
+
     name = args.model or genai.default_model("text-to-speech")
     task = _audio_task(name) if args.model else "text-to-speech"
     generator = genai.load(name, task=task, device=args.device, dtype=args.dtype)
