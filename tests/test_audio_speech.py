@@ -83,6 +83,16 @@ def test_vits_random_seed_is_recorded_and_reproduces(vits):
     )
 
 
+def test_calls_from_several_threads_keep_their_seeds(vits):
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = {seed: vits(PAGE, seed=seed).waveform for seed in (21, 22)}
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda seed: (seed, vits(PAGE, seed=seed)), [21, 22, 21, 22]))
+    for seed, result in results:
+        assert np.array_equal(result.waveform, expected[seed])
+
+
 def test_vits_speed_changes_the_length(vits):
     slow = vits("Pack my box with five dozen liquor jugs.", seed=5, speed=0.5)
     fast = vits("Pack my box with five dozen liquor jugs.", seed=5, speed=2.0)

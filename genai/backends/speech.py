@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +31,8 @@ from ..params import check_float, check_prompt
 from ..seeding import derive_seed, resolve_seed
 
 logger = logging.getLogger("genai.audio")
+
+RNG_LOCK = threading.RLock()  # held while a generation draws from torch's global generator
 
 
 class AudioGenerator(Generator):
@@ -106,11 +109,16 @@ class AudioGenerator(Generator):
 
     @contextlib.contextmanager
     def _seeded(self, seed: int) -> Iterator[None]:
-        """Seed torch for this run only (global random state is restored afterwards)."""
+        """Seed torch for this run only (global random state is restored afterwards).
+
+        transformers' generate and torchaudio draw from torch's global generator, one per
+        process, so seeded runs take turns (RNG_LOCK): two threads generating at once would
+        otherwise draw from each other's stream and a seed would not give the same audio.
+        """
         import torch
 
         devices = [self.placement.device] if self.placement.is_cuda else []
-        with torch.random.fork_rng(devices=devices), torch.inference_mode():
+        with RNG_LOCK, torch.random.fork_rng(devices=devices), torch.inference_mode():
             torch.manual_seed(seed)
             yield
 
