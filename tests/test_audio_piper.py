@@ -47,6 +47,17 @@ def test_the_voice_graph_draws_its_noise_from_inputs(joe):
     assert joe.noise_ops == [(0.0, 1.0), (0.0, 1.0)]
     names = {i.name for i in joe.voice.session.get_inputs()}
     assert {"input", "input_lengths", "scales", "genai_noise_0", "genai_noise_1"} <= names
+    outputs = [o.name for o in joe.voice.session.get_outputs()]
+    assert outputs[1:] == ["genai_noise_0_size", "genai_noise_1_size"]
+
+
+def test_noise_sizes_are_learned_and_a_short_offer_is_retried(joe):
+    first = joe(SENTENCE, seed=8)
+    durations, latent = joe._noise_per_id
+    assert durations == 2.0  # 2 duration-noise values per phoneme id
+    assert 192 * 2 < latent < 192 * 12  # 192 latent channels times a few frames per id
+    joe._noise_per_id = [0.5, 0.5]  # far too little: the run is retried with more
+    assert np.array_equal(joe(SENTENCE, seed=8).waveform, first.waveform)
 
 
 def test_without_noise_the_edited_graph_matches_piper_exactly(joe):

@@ -10,7 +10,8 @@ session is created, and the stream then runs on from call to call, so the same t
 never sounds the same twice. genai loads the graph with each such node replaced by a
 slice of a graph input (``Shape -> ReduceProd -> Slice -> Reshape``, same shape and
 dtype as before) and feeds that input with normal noise from a numpy generator seeded per
-call: same seed, same audio, at the cost of drawing the noise in numpy. The edit is made
+call: same seed, same audio, at the cost of drawing the noise in numpy. Each noise size is
+also a graph output, so genai learns how much noise the voice needs and draws little more. The edit is made
 on the serialized protobuf (a few dozen lines below), so the ``onnx`` package is not needed.
 """
 
@@ -36,6 +37,10 @@ logger = logging.getLogger("genai.audio")
 _RANDOM_OPS = {"RandomNormalLike"}
 _UNSEEDABLE_OPS = {"RandomNormal", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli"}
 _NOISE_INPUT = "genai_noise_{}"
+_SIZE_OUTPUT = "genai_noise_{}_size"
+# Noise values per phoneme id offered before a voice has reported its needs: 192 latent
+# channels times 12 frames (about 0.14 s) per id, twice what speech at normal speed takes.
+_NOISE_PER_ID = 192 * 12
 _ZERO = "genai_zero_i64"
 
 
@@ -75,6 +80,12 @@ class PiperGenerator(SpeechBase):
         session = onnxruntime.InferenceSession(graph, options, providers=providers)
         self.voice = PiperVoice(session=session, config=PiperConfig.from_dict(self.config_dict))
         self._input_names = {i.name for i in session.get_inputs()}
+        # The audio, then how many noise values each noise tensor took (see seedable_graph).
+        self._outputs = [session.get_outputs()[0].name] + [
+            _SIZE_OUTPUT.format(k) for k in range(len(self.noise_ops))
+        ]
+        # Noise values used per phoneme id (at speed 1), per noise tensor, once a run has said.
+        self._noise_per_id: list[float | None] = [None] * len(self.noise_ops)
 
     @property
     def sample_rate(self) -> int:
@@ -161,30 +172,47 @@ class PiperGenerator(SpeechBase):
         }
         if speaker is not None and "sid" in self._input_names:
             feed["sid"] = np.array([speaker], dtype=np.int64)
-        # The noise tensors' sizes are known only inside the graph: offer enough for about
-        # 0.3 s per phoneme id and, in the rare case that is short, twice as much again.
-        size = 4096 + len(ids) * 192 * int(24 / min(speed, 1.0))
+        if not self.noise_ops:
+            return _peak_normalised(self.voice.session.run(None, feed)[0].squeeze())
+        # A noise tensor's size is known only inside the graph (it grows with the phoneme
+        # durations), and each run reports it: offer what the voice has needed so far per
+        # phoneme id, with a margin; on the rare run that needs more, offer four times as much.
+        key = zlib.crc32(np.asarray(ids, dtype=np.int64).tobytes())
+        margin = 1.25 / min(speed, 1.0)
+        generous = 256 + int(len(ids) * _NOISE_PER_ID * margin)
+        sizes = [
+            generous if per_id is None else 256 + int(len(ids) * per_id * margin)
+            for per_id in self._noise_per_id
+        ]
         for attempt in range(4):
             for k, (mean, scale) in enumerate(self.noise_ops):
-                rng = np.random.default_rng(
-                    [seed, k, zlib.crc32(np.asarray(ids, dtype=np.int64).tobytes())]
-                )
+                # Draws are sequential, so the first n values do not depend on the size offered.
+                rng = np.random.default_rng([seed, k, key])
                 feed[_NOISE_INPUT.format(k)] = (
-                    rng.standard_normal(size, dtype=np.float32) * scale + mean
+                    rng.standard_normal(sizes[k], dtype=np.float32) * scale + mean
                 )
             try:
-                audio = self.voice.session.run(None, feed)[0].squeeze()
+                audio, *used = self.voice.session.run(self._outputs, feed)
                 break
             except Exception as error:  # onnxruntime raises its own classes (InvalidArgument, Fail)
-                if not self.noise_ops or attempt == 3 or "genai_noise" not in str(error):
+                if attempt == 3 or "genai_noise" not in str(error):
                     raise
-                size *= 4
-        peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-        audio = audio / peak if peak > 1e-8 else np.zeros_like(audio)
-        return np.clip(audio, -1.0, 1.0).astype(np.float32)
+                sizes = [max(size * 4, generous) for size in sizes]
+        for k, count in enumerate(used):
+            per_id = float(count[0]) / len(ids) * min(speed, 1.0)
+            known = self._noise_per_id[k]
+            self._noise_per_id[k] = per_id if known is None else max(known, per_id)
+        return _peak_normalised(audio.squeeze())
 
     def _release(self) -> None:
         self.voice = None
+
+
+def _peak_normalised(audio: np.ndarray) -> np.ndarray:
+    """Scaled so the loudest sample is at full scale, as piper's own synthesize() does."""
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    audio = audio / peak if peak > 1e-8 else np.zeros_like(audio)
+    return np.clip(audio, -1.0, 1.0).astype(np.float32)
 
 
 def _voice_files(location: str, name: str) -> tuple[Path, Path]:
@@ -209,7 +237,7 @@ def _voice_files(location: str, name: str) -> tuple[Path, Path]:
 # --- editing the ONNX protobuf -------------------------------------------------------------------
 # Wire format: each field is a varint key (number << 3 | wire type) and a value; type 2 is
 # length-delimited (strings, bytes, nested messages). Fields used: ModelProto.graph = 7;
-# GraphProto.node = 1, .initializer = 5, .input = 11; NodeProto.input = 1, .output = 2,
+# GraphProto.node = 1, .initializer = 5, .input = 11, .output = 12; NodeProto.input = 1, .output = 2,
 # .name = 3, .op_type = 4, .attribute = 5; AttributeProto.name = 1, .f = 2, .i = 3, .type = 20.
 
 
@@ -279,6 +307,13 @@ def _noise_input(name: str) -> bytes:
     dimension = _ld(1, _ld(2, "n"))  # TensorShapeProto.dim { dim_param: "n" }
     tensor_type = _varint(1 << 3) + _varint(1) + _ld(2, dimension)  # elem_type FLOAT, shape
     return _ld(11, _ld(1, name) + _ld(2, _ld(1, tensor_type)))
+
+
+def _size_output(name: str) -> bytes:
+    """ValueInfoProto in GraphProto.output: an int64 tensor of shape [1]."""
+    dimension = _ld(1, _varint(1 << 3) + _varint(1))  # TensorShapeProto.dim { dim_value: 1 }
+    tensor_type = _varint(1 << 3) + _varint(7) + _ld(2, dimension)  # elem_type INT64, shape
+    return _ld(12, _ld(1, name) + _ld(2, _ld(1, tensor_type)))
 
 
 def _zero_initializer() -> bytes:
@@ -353,7 +388,8 @@ def _rewrite(model: bytes) -> tuple[bytes, list[tuple[float, float]]]:
                 continue
             source, target, mean, scale, _ = found
             k = len(noise)
-            shape, size, flat = (f"genai_noise_{k}_{s}" for s in ("shape", "size", "flat"))
+            shape, flat = f"genai_noise_{k}_shape", f"genai_noise_{k}_flat"
+            size = _SIZE_OUTPUT.format(k)
             graph += _node("Shape", [source], [shape], f"genai_noise_{k}/Shape")
             graph += _node(
                 "ReduceProd",
@@ -370,5 +406,6 @@ def _rewrite(model: bytes) -> tuple[bytes, list[tuple[float, float]]]:
         if noise:
             graph += _zero_initializer()
             graph += b"".join(_noise_input(_NOISE_INPUT.format(k)) for k in range(len(noise)))
+            graph += b"".join(_size_output(_SIZE_OUTPUT.format(k)) for k in range(len(noise)))
         out += _ld(7, bytes(graph))
     return bytes(out), noise
