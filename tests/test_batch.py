@@ -478,6 +478,19 @@ def test_a_killed_writer_leaves_nothing_that_breaks_the_next_run(tmp_path):
     assert merge(out) == records  # merging again changes nothing
 
 
+def test_a_second_run_into_the_same_folder_at_once_is_refused(tmp_path, tiny_llama_dir):
+    import fcntl
+
+    jobs = write_jsonl(tmp_path / "jobs.jsonl", text_jobs(tiny_llama_dir, 1, GREEDY))
+    out = tmp_path / "out"
+    out.mkdir()
+    with (out / ".batch.lock").open("a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # as a running batch holds it
+        with pytest.raises(genai.GenaiError, match="another batch run"):
+            run_batch(jobs, out, progress=False)
+    assert run_batch(jobs, out, progress=False).done == 1
+
+
 # --- many processes and killed runs (real subprocesses) ---------------------------------------
 
 
@@ -528,7 +541,7 @@ def test_two_processes_under_torchrun_share_the_jobs_once_each(
 
 @pytest.mark.slow
 def test_a_run_killed_partway_resumes_with_every_job_done_once(tmp_path, tiny_llama_dir):
-    rows = text_jobs(tiny_llama_dir, 40, {"max_new_tokens": 48, "temperature": 0.9})
+    rows = text_jobs(tiny_llama_dir, 30, {"max_new_tokens": 32, "temperature": 0.9})
     jobs = write_jsonl(tmp_path / "jobs.jsonl", rows)
     out = tmp_path / "out"
     command = [

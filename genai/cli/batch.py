@@ -53,7 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--batch-size",
         type=int,
         default=8,
-        help="text prompts per generate call (default 8; greedy jobs only, see the docs)",
+        help="text prompts per generate call (default 8). Only greedy jobs (temperature 0) "
+        "share a call; sampled ones run one by one, so each can be remade alone from its seed",
     )
     parser.add_argument(
         "--seed",
@@ -79,11 +80,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
 
 
+EPILOG = """\
+a JSONL job (model, task, parameters may come from -m/-t/-p; id defaults to the line number, seed to\nderive_seed(run seed, id)):
+  {"id": "fox-1", "task": "image", "model": "sd-turbo", "prompt": "a red fox", "parameters": {"num_inference_steps": 1}, "seed": 7}
+output: OUTDIR/<id>.txt|.png|.wav (+ .json records), OUTDIR/manifest.jsonl (one line per job), OUTDIR/runs.jsonl
+run the same command again to go on after a crash; many processes:
+  accelerate launch --num_processes 4 scripts/batch_generate.py jobs.jsonl -o OUTDIR
+"""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "batch",
         help="generate a file of jobs into a folder, resumably",
         description=__doc__.split("\n\n")[0],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(parser)
     parser.set_defaults(run=run)
@@ -129,13 +141,26 @@ def run(args: argparse.Namespace) -> int:
         audio_format=args.audio_format,
         progress=not args.quiet,
     )
-    if not args.quiet and _is_main_process():
+    _leave_process_group()
+    if not _is_main_process():
+        return 0  # the main process speaks for the run, its exit code included
+    if not args.quiet:
         print(summary.describe())
     return 0 if summary.ok else 1
 
 
 def _is_main_process() -> bool:
     return os.environ.get("RANK", "0") == "0"
+
+
+def _leave_process_group() -> None:
+    """End the torch.distributed group a multi-process run opened (torch warns at exit otherwise)."""
+    if "torch" not in sys.modules:
+        return
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=os.path.basename(sys.argv[0]) or "batch_generate.py",
         description=__doc__.split("\n\n")[0],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what genai decides")
     add_arguments(parser)
