@@ -338,8 +338,8 @@ def read_jobs(
             continue
         try:
             jobs.append(_make_job(raw, line, defaults))
-        except (InvalidParameterError, KeyError) as error:
-            problems.append((line, str(error).strip("'\"")))
+        except InvalidParameterError as error:
+            problems.append((line, str(error)))
     problems.extend(_collisions(jobs, audio_format))
     if problems:
         raise BatchInputError(label, sorted(problems))

@@ -436,22 +436,25 @@ def _run_share(
             total=len(jobs), desc=label, unit="job", disable=not show_progress, dynamic_ncols=True
         ) as bar,
     ):
+        counts = {"failed": 0, "tokens": 0}
 
         def record(entry: dict[str, Any]) -> None:
             writer.write(entry)
             records.append(entry)
             bar.update(1)
+            counts["tokens"] += int((entry.get("result") or {}).get("completion_tokens", 0))
             if entry["status"] == "failed":
+                counts["failed"] += 1
                 bar.write(
                     f"genai batch: job {entry['id']} failed: {entry['error']}", file=sys.stderr
                 )
-            tokens = sum(int((r.get("result") or {}).get("completion_tokens", 0)) for r in records)
             elapsed = bar.format_dict.get("elapsed") or 0
-            failed = sum(r["status"] == "failed" for r in records)
-            bar.set_postfix(
-                failed=failed,
-                **({"tok/s": f"{tokens / elapsed:.0f}"} if tokens and elapsed else {}),
+            rate = (
+                {"tok/s": f"{counts['tokens'] / elapsed:.0f}"}
+                if counts["tokens"] and elapsed
+                else {}
             )
+            bar.set_postfix(failed=counts["failed"], **rate)
 
         for _model, groups in _groups(jobs):
             loaded_before = {id(g) for g in loaded()}
