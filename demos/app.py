@@ -69,9 +69,7 @@ STORY_SYSTEM = (
 )
 STORY_REQUEST = "Write a short story, about {words} words, about this idea: {idea}"
 PICTURE_REQUEST = (
-    "Here is a story:\n\n{story}\n\nDescribe, in one sentence of at most 25 words, a single "
-    "picture that illustrates this story: the subject, the setting and the style. Reply with "
-    "the description only."
+    "{story}\n\nDescribe a picture of the main scene of this story in one short sentence."
 )
 
 
@@ -192,6 +190,17 @@ def image_caption(result: Any, index: int) -> str:
     return " · ".join(part for part in parts if part)
 
 
+def whole_sentences(text: str) -> str:
+    """The text up to its last sentence end (a story cut off by the token limit ends cleanly)."""
+    ends = [m.end() for m in re.finditer(r"[.!?…][\"'”’)]*(?=\s|$)", text)]
+    return text[: ends[-1]].strip() if ends else text.strip()
+
+
+def first_sentence(text: str) -> str:
+    match = re.search(r"[.!?…](?=\s|$)", text)
+    return (text[: match.end()] if match else text).strip().strip('"')
+
+
 def speakable(text: str) -> str:
     """Text for a voice: without markdown marks a model may add."""
     return re.sub(r"[*#_`>~]+", "", text).strip()
@@ -242,7 +251,7 @@ class Studio:
         name = (name or "").strip() or self.defaults[slot]
         already = app_support.find_loaded(name)
         if already is None and progress is not None:
-            progress(0, desc=f"loading {name} (first use: this can take a while)")
+            progress(None, desc=f"loading {name} (first use: this can take a while)")
         started = time.perf_counter()
         generator = genai.load(name, task=SLOT_TASKS[slot])
         if already is None:
@@ -416,7 +425,7 @@ class Studio:
 
     def voices_anew(self, name: str) -> dict[str, Any]:
         """Another speech model: its voices, none picked."""
-        return {**self.voices(name), "value": None}
+        return {**self.voices(name), "value": ""}
 
     # --- story -----------------------------------------------------------------------------
 
@@ -465,6 +474,8 @@ class Studio:
             for piece in stream:
                 story += piece
                 yield state()
+            if stream.result.finish_reason == "length":
+                story = whole_sentences(story)
             story = story.strip()
             stages[-1] = f"✓ story: {len(story.split())} word(s) by {stream.result.model}"
             stages.append("… writing a picture prompt…")
@@ -476,12 +487,13 @@ class Studio:
         try:
             described = writer(
                 PICTURE_REQUEST.format(story=(story or idea)[:1200]),
-                max_new_tokens=min(60, context // 4),
+                max_new_tokens=min(50, context // 4),
                 temperature=0.3,
+                repetition_penalty=1.1,
                 stop=["\n"],
                 seed=seed,
             )
-            picture_prompt = described.text.strip().strip('"') or idea
+            picture_prompt = first_sentence(described.text) or idea
             stages[-1] = "… painting the illustration…"
         except genai.GenaiError as error:  # the idea itself makes a fine picture prompt
             picture_prompt = idea
@@ -648,6 +660,7 @@ def build_demo(
                         value=text_defaults["max_new_tokens"],
                         step=1,
                         label="Max new tokens",
+                        elem_id="chat-max-new-tokens",
                     )
                     temperature = gr.Slider(
                         0.0,
@@ -655,6 +668,7 @@ def build_demo(
                         value=text_defaults["temperature"],
                         step=0.05,
                         label="Temperature",
+                        elem_id="chat-temperature",
                         info="0: greedy (the same answer every time)",
                     )
                     top_p = gr.Slider(
@@ -832,7 +846,7 @@ def build_demo(
                             with gr.Row():
                                 voice = gr.Dropdown(
                                     choices=[],
-                                    value=None,
+                                    value="",
                                     label="Voice / speaker",
                                     info="empty: the model's default voice",
                                     allow_custom_value=True,

