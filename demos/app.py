@@ -297,14 +297,19 @@ class Studio:
         message = require_text(message, "The message")
         generator = self.load("text", model, progress)
         turns = [*plain_history(history), {"role": "user", "content": message}]
+        system_prompt = (system_prompt or "").strip() or None
         with shown_in_page():
+            # A long chat keeps its latest turns within the model's context.
+            context = app_support.fit_conversation(
+                generator, turns, max_new_tokens=as_int(max_new_tokens), system_prompt=system_prompt
+            )
             stream = generator.stream(
-                turns,
+                context,
                 max_new_tokens=as_int(max_new_tokens),
                 temperature=temperature,
                 top_p=top_p,
                 seed=as_seed(seed),
-                system_prompt=(system_prompt or "").strip() or None,
+                system_prompt=system_prompt,
             )
             shown = [*turns, {"role": "assistant", "content": ""}]
             yield shown, "", "generating…"
@@ -313,9 +318,11 @@ class Studio:
                 yield shown, "", "generating…"
         result = stream.result
         speed = f", {result.tokens_per_second:.1f} tokens/s" if result.tokens_per_second else ""
+        dropped = len(turns) - len(context)
+        note = f" · the {dropped} oldest messages left out to fit the context" if dropped else ""
         stats = (
             f"{result.completion_tokens} tokens{speed} · ended on {result.finish_reason} · "
-            f"seed {result.seed} · {result.model}"
+            f"seed {result.seed} · {result.model}{note}"
         )
         yield shown, "", stats
 
@@ -704,7 +711,14 @@ def build_demo(
             )
             for event in (chat_click, chat_submit):
                 event.then(studio.status_of("text"), text_model, text_status, **private)
-            stop.click(None, None, None, cancels=[chat_click, chat_submit], queue=False)
+            stop.click(
+                lambda: "stopped",
+                None,
+                chat_stats,
+                cancels=[chat_click, chat_submit],
+                queue=False,
+                api_visibility="private",
+            )
             clear.click(
                 lambda: ([], "", ""), None, chat_outputs, queue=False, api_visibility="private"
             )

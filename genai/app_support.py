@@ -88,3 +88,29 @@ def planned_placement(device: str = "auto", dtype: str = "auto") -> str:
     from .device import resolve_placement
 
     return resolve_placement(device, dtype).describe()
+
+
+def fit_conversation(
+    generator: Generator,
+    messages: list[dict[str, str]],
+    *,
+    max_new_tokens: int,
+    system_prompt: str | None = None,
+) -> list[dict[str, str]]:
+    """The latest turns of a chat that fit a text model's context with room for the reply.
+
+    The oldest user/assistant pairs go first; the last message always stays (if it alone is
+    too long, generation refuses it with its own message).
+    """
+    limit = getattr(generator, "context_length", None)
+    if not limit or getattr(generator, "is_seq2seq", False):
+        return list(messages)
+    kept = list(messages)
+    while len(kept) > 1:
+        text = generator._as_text(kept, system_prompt)
+        special = not generator.has_chat_template  # the template holds the special tokens
+        count = len(generator.tokenizer(text, add_special_tokens=special)["input_ids"])
+        if count + max_new_tokens <= limit:
+            break
+        kept = kept[2:] if len(kept) > 2 else kept[1:]
+    return kept

@@ -189,6 +189,27 @@ def test_chat_streams_a_reply_and_keeps_history(client, tiny_models):
     assert [m["role"] for m in follow[0]] == ["user", "assistant", "user", "assistant"]
 
 
+def test_long_chat_keeps_its_latest_turns_within_the_context(client, tiny_models):
+    def message(role: str, text: str) -> dict:  # the Chatbot's messages format
+        return {"role": role, "content": [{"type": "text", "text": text}]}
+
+    history = []
+    for _ in range(6):
+        history += [message("user", "the red fox " * 20), message("assistant", "the capital " * 20)]
+    shown, _, stats = client.predict(
+        "and now", history, tiny_models["text"], "", 16, 0.7, 0.9, 1, api_name="/chat"
+    )
+    assert "oldest messages left out to fit the context" in stats
+    assert len(shown) == len(history) + 2  # the page still shows the whole conversation
+    model = genai.load(tiny_models["text"])
+    from genai.app_support import fit_conversation
+
+    plain = [{"role": m["role"], "content": m["content"][0]["text"]} for m in history]
+    kept = fit_conversation(model, [*plain, {"role": "user", "content": "hi"}], max_new_tokens=16)
+    assert kept[-1]["content"] == "hi" and 1 <= len(kept) < len(history)
+    assert kept[0]["role"] == "user"
+
+
 def test_image_gallery_holds_pngs_with_parameters(client, tiny_models):
     gallery, files, summary = client.predict(
         tiny_models["image"], "a red fox", "", 2, 5.0, 0, 0, 11, 2, api_name="/image"

@@ -164,6 +164,28 @@ def test_text_tab_streams_a_reply(page, artifacts):
     assert "cpu / float32" in page.inner_text("#text-status")
     page.screenshot(path=str(artifacts / "app-text.png"), full_page=True)
 
+    # Stop halts a reply mid-way; the conversation goes on afterwards; Clear empties it.
+    page.fill("#chat-max-new-tokens input[type='number']", "100")
+    page.press("#chat-max-new-tokens input[type='number']", "Enter")
+    page.fill("#chat-input textarea", "tell me a long story")
+    page.click("#chat-send")
+    page.wait_for_function(
+        "document.querySelectorAll('#chatbot [data-testid=\"bot\"]').length === 2"
+    )
+    page.click("#chat-stop")
+    wait_for_text(page, "#chat-stats", "stopped")
+    stopped = page.locator("#chatbot [data-testid='bot']").nth(1).inner_text()
+    page.wait_for_timeout(1500)
+    assert page.locator("#chatbot [data-testid='bot']").nth(1).inner_text() == stopped
+    page.fill("#chat-max-new-tokens input[type='number']", "4")
+    page.press("#chat-max-new-tokens input[type='number']", "Enter")
+    page.fill("#chat-input textarea", "and then")
+    page.click("#chat-send")
+    wait_for_text(page, "#chat-stats", "4 tokens")
+    assert page.locator("#chatbot [data-testid='user']").count() == 3
+    page.click("#chat-clear")
+    page.wait_for_function("!document.querySelector('#chatbot [data-testid=\"user\"]')")
+
 
 def test_image_tab_shows_pictures_with_their_parameters(page, artifacts):
     open_tab(page, "Image")
