@@ -10,22 +10,29 @@ on the weights. The raw call uses the very objects genai loaded (``gen.model``,
 its own session.
 
 Random weights make lengths arbitrary (a random duration predictor, a stop token that never
-fires), so settings pin them: VITS at speaking rate 0.25 (about 5 frames a character, near
-real speech), SpeechT5 and Tacotron2 with stop biases that run them to a fixed number of
-frames, MusicGen/AudioLDM by their duration. Calls alternate raw/genai so load on the
+fires), so settings pin them: VITS at speaking rate 0.25 (about 9 frames a character; real
+speech is about 5), SpeechT5 and Tacotron2 with stop biases that run them to a fixed number of
+frames, MusicGen/AudioLDM by their duration (by default 0.5 s of music, and 1 s of sound in
+3 steps, to keep the run short). Calls alternate raw/genai so load on the
 machine hits both alike; the best of the repeats is compared, the median shown too.
 
     python scripts/bench_audio.py                 # every family, 3 repeats (a few minutes on 2 cores)
-    python scripts/bench_audio.py --only vits piper --repeats 5
+    python scripts/bench_audio.py --only vits piper --repeats 5 --threads 1
+    python scripts/bench_audio.py --only musicgen --music-seconds 2   # longer clips (slow on CPU)
+
+On a shared machine the run-to-run spread is often 10% or more: compare several runs, and
+use ``--threads 1`` when other work competes for the cores (two OpenMP threads then wait on
+each other).
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
+import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +73,7 @@ def vits(folder: Path):
     def ours(seed: int) -> float:
         return gen(SENTENCE, seed=seed, speed=0.25).duration
 
-    return gen, raw, ours, "VITS (mms-tts-eng shape, 36M)"
+    return gen, raw, ours, "VITS (mms-tts-eng shape, 36M)", [(gen.model, "forward")]
 
 
 def speecht5(folder: Path):
@@ -90,35 +97,23 @@ def speecht5(folder: Path):
     SpeechT5HifiGan(SpeechT5HifiGanConfig()).eval().save_pretrained(folder / "vocoder")
     gen = genai.load(str(folder))
     zeros = torch.zeros(1, 512)
+    text = "Hello there."  # 13 tokens: 130 decoder steps at the default maxlenratio of 20
 
     def raw(seed: int) -> float:
         with torch.inference_mode():
             torch.manual_seed(seed)
-            ids = gen.processor(text=SHORT, return_tensors="pt")["input_ids"]
-            waveform = gen.model.generate(
-                ids, speaker_embeddings=zeros, vocoder=gen.vocoder, maxlenratio=6.0
-            )
+            ids = gen.processor(text=text, return_tensors="pt")["input_ids"]
+            waveform = gen.model.generate(ids, speaker_embeddings=zeros, vocoder=gen.vocoder)
         return seconds_of(waveform, gen.sample_rate)
 
-    # genai uses the library's default maxlenratio (20); pin both to the same frames.
     def ours(seed: int) -> float:
-        original = gen.model.generate
+        return gen(text, seed=seed).duration
 
-        def generate(*args, **kwargs):
-            return original(*args, maxlenratio=6.0, **kwargs)
-
-        gen.model.generate = generate
-        try:
-            return gen(SHORT, seed=seed).duration
-        finally:
-            del gen.model.generate
-
-    return gen, raw, ours, "SpeechT5 + HiFi-GAN (speecht5_tts shape, 144M + 13M)"
+    label = "SpeechT5 + HiFi-GAN (speecht5_tts shape, 144M + 13M)"
+    return gen, raw, ours, label, [(gen.model, "generate")]
 
 
 def tacotron2(home: Path):
-    import os
-
     import torch
 
     import genai
@@ -139,7 +134,8 @@ def tacotron2(home: Path):
     def ours(seed: int) -> float:
         return gen(SHORT, seed=seed).duration
 
-    return gen, raw, ours, "Tacotron2 + Griffin-Lim (torchaudio bundle shape, 28M), 200 frames"
+    label = "Tacotron2 + Griffin-Lim (torchaudio bundle shape, 28M), 200 frames"
+    return gen, raw, ours, label, [(gen.model, "infer"), (gen.vocoder, "forward")]
 
 
 def musicgen(folder: Path, duration: float):
@@ -207,7 +203,8 @@ def musicgen(folder: Path, duration: float):
     def ours(seed: int) -> float:
         return gen("lo fi piano beat", seed=seed, duration=duration).duration
 
-    return gen, raw, ours, f"MusicGen (musicgen-small shape, 0.6B), {duration:g} s"
+    label = f"MusicGen (musicgen-small shape, 0.6B), {duration:g} s"
+    return gen, raw, ours, label, [(gen.model, "generate")]
 
 
 def audioldm(folder: Path, duration: float, steps: int):
@@ -316,7 +313,8 @@ def audioldm(folder: Path, duration: float, steps: int):
             "rain on a tin roof", seed=seed, duration=duration, num_inference_steps=steps
         ).duration
 
-    return gen, raw, ours, f"AudioLDM (audioldm-s shape, 0.4B), {duration:g} s, {steps} steps"
+    label = f"AudioLDM (audioldm-s shape, 0.4B), {duration:g} s, {steps} steps"
+    return gen, raw, ours, label, [(gen, "pipe")]
 
 
 def piper_voice(_: Path):
@@ -339,26 +337,78 @@ def piper_voice(_: Path):
     def ours(seed: int) -> float:
         return gen(text, seed=seed, pause=0.0).duration
 
-    return gen, raw, ours, "Piper en_US joe medium (real weights, ONNX)"
+    label = "Piper en_US joe medium (real weights, ONNX)"
+    return gen, raw, ours, label, [(gen.voice.session, "run")]
 
 
 # --- measuring ---------------------------------------------------------------------------------------
 
 
-def measure(raw: Callable[[int], float], ours: Callable[[int], float], repeats: int) -> dict:
+class LibraryClock:
+    """Times the library entry points genai calls, so genai's own share of a call is known."""
+
+    def __init__(self, entry_points: list[tuple[object, str]]):
+        self.seconds = 0.0
+        self._entry_points = entry_points
+
+    def _timed(self, function):
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+        return timed
+
+    def __enter__(self) -> LibraryClock:
+        self._saved = []
+        for owner, name in self._entry_points:
+            original = getattr(owner, name)
+            self._saved.append((owner, name, original, name in vars(owner)))
+            if inspect.ismethod(original):  # model.forward, session.run, ...
+                setattr(owner, name, self._timed(original))
+            else:  # a callable object genai also reads attributes of (a diffusers pipeline)
+                setattr(owner, name, _Proxy(original, self._timed(original)))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for owner, name, original, own in reversed(self._saved):
+            if own:
+                setattr(owner, name, original)
+            else:
+                delattr(owner, name)
+
+
+class _Proxy:
+    """Stands in for a callable object (a diffusers pipeline): timed calls, attributes passed on."""
+
+    def __init__(self, target, call):
+        self._target, self._call = target, call
+
+    def __call__(self, *args, **kwargs):
+        return self._call(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._target, name)
+
+
+def measure(raw, ours, entry_points, repeats: int) -> dict:
     raw(0), ours(0)  # warm-up: first-call allocations, lazy imports
     rtf = {"raw": [], "genai": []}
     audio = {"raw": [], "genai": []}
+    own = []  # genai's own seconds per call: the call minus the library calls inside it
     for index in range(repeats):
-        for name, call in (
-            (("raw", raw), ("genai", ours)) if index % 2 == 0 else (("genai", ours), ("raw", raw))
-        ):
-            started = time.perf_counter()
-            seconds = call(index + 1)
-            elapsed = time.perf_counter() - started
+        for name in ("raw", "genai") if index % 2 == 0 else ("genai", "raw"):
+            with LibraryClock(entry_points if name == "genai" else []) as clock:
+                started = time.perf_counter()
+                seconds = (ours if name == "genai" else raw)(index + 1)
+                elapsed = time.perf_counter() - started
             rtf[name].append(elapsed / seconds)
             audio[name].append(seconds)
-    return {"rtf": rtf, "audio": audio}
+            if name == "genai":
+                own.append((elapsed - clock.seconds, elapsed))
+    return {"rtf": rtf, "audio": audio, "own": own}
 
 
 def main() -> None:
@@ -375,9 +425,9 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's choice)"
     )
-    parser.add_argument("--music-seconds", type=float, default=1.0)
-    parser.add_argument("--sound-seconds", type=float, default=2.5)
-    parser.add_argument("--sound-steps", type=int, default=5)
+    parser.add_argument("--music-seconds", type=float, default=0.5)
+    parser.add_argument("--sound-seconds", type=float, default=1.0)
+    parser.add_argument("--sound-steps", type=int, default=3)
     args = parser.parse_args()
 
     import torch
@@ -395,17 +445,24 @@ def main() -> None:
         "audioldm": lambda f: audioldm(f, args.sound_seconds, args.sound_steps),
     }
     chosen = args.only or list(families)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads; best (median) of {args.repeats}"
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; best (median) of "
+        f"{args.repeats}; load average {load} on {os.cpu_count()} cores"
     )
-    print(f"{'model':<62} {'audio s':>8} {'raw RTF':>16} {'genai RTF':>16} {'ratio':>7}")
+    print(
+        f"{'model':<62} {'audio s':>8} {'raw RTF':>16} {'genai RTF':>16} {'ratio':>7} "
+        f"{'genai own time':>18}"
+    )
     rows = []
     with tempfile.TemporaryDirectory(prefix="genai-bench-audio-") as tmp:
         for name in chosen:
             started = time.perf_counter()
-            gen, raw, ours, label = families[name](Path(tmp) / name)
+            gen, raw, ours, label, entry_points = families[name](Path(tmp) / name)
             built = time.perf_counter() - started
-            result = measure(raw, ours, args.repeats)
+            result = measure(raw, ours, entry_points, args.repeats)
+            own_ms = 1000 * statistics.median(o for o, _ in result["own"])
+            own_share = 100 * statistics.median(o / e for o, e in result["own"])
             best = {k: min(v) for k, v in result["rtf"].items()}
             median = {k: statistics.median(v) for k, v in result["rtf"].items()}
             ratio = best["genai"] / best["raw"]
@@ -413,13 +470,14 @@ def main() -> None:
             print(
                 f"{label:<62} {statistics.median(result['audio']['genai']):>8.2f} "
                 f"{best['raw']:>7.3f} ({median['raw']:.3f}) {best['genai']:>7.3f} ({median['genai']:.3f}) "
-                f"{ratio:>7.3f}   [built+loaded in {built:.0f} s]",
+                f"{ratio:>7.3f} {own_ms:>8.1f} ms {own_share:>5.2f}%   [built+loaded in {built:.0f} s]",
                 flush=True,
             )
             gen.unload()
             genai.unload()
     worst = max(rows, key=lambda row: row[1])
-    print(f"largest genai/raw ratio: {worst[1]:.3f} ({worst[0]})")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"largest genai/raw ratio: {worst[1]:.3f} ({worst[0]}); load average now {load}")
 
 
 if __name__ == "__main__":
