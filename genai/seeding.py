@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
 
 from .errors import InvalidParameterError
 
 MAX_SEED = 2**32 - 1
+
+# Held while a seeded generation draws from torch's process-wide generator, so that two
+# threads (text and audio in the web app, say) cannot disturb each other's seeds.
+GLOBAL_RNG_LOCK = threading.RLock()
 
 
 def resolve_seed(seed: int | None) -> int:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,11 +27,11 @@ from ..errors import GenaiMemoryError, InvalidParameterError, ModelNotAvailableE
 from ..generator import Generator
 from ..hub import hub_errors, local_files_only
 from ..params import check_float, check_prompt
-from ..seeding import derive_seed, resolve_seed
+from ..seeding import GLOBAL_RNG_LOCK, derive_seed, resolve_seed
 
 logger = logging.getLogger("genai.audio")
 
-RNG_LOCK = threading.RLock()  # held while a generation draws from torch's global generator
+RNG_LOCK = GLOBAL_RNG_LOCK  # shared with every backend that seeds torch's global generator
 
 
 class AudioGenerator(Generator):

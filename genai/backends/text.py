@@ -21,7 +21,7 @@ from ..hub import hub_errors, local_files_only
 from ..params import check_float, check_int, check_prompt
 from ..paths import cache_dir
 from ..results.text import TextResult
-from ..seeding import resolve_seed
+from ..seeding import GLOBAL_RNG_LOCK, resolve_seed
 
 logger = logging.getLogger("genai.text")
 
@@ -370,9 +370,9 @@ class TextGenerator(Generator):
             kwargs.update(stop_strings=settings.stop, tokenizer=self.tokenizer)
         if cancel is not None:
             kwargs["stopping_criteria"] = StoppingCriteriaList([_CancelCriteria(cancel)])
-        set_seed(settings.seed)
         try:
-            with torch.inference_mode():
+            with GLOBAL_RNG_LOCK, torch.inference_mode():
+                set_seed(settings.seed)
                 return self.model.generate(
                     **encoded, **kwargs, streamer=streamer, pad_token_id=self.tokenizer.pad_token_id
                 )
