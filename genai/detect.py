@@ -1,76 +1,15 @@
-"""Which backend family runs a model, read from the model's own files."""
+"""Which family runs a model, read from the model's own files and looked up in genai.families."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from .catalog import (
-    IMAGE_TO_IMAGE,
-    TASKS,
-    TEXT_GENERATION,
-    TEXT_TO_AUDIO,
-    TEXT_TO_IMAGE,
-    TEXT_TO_SPEECH,
-    UNCONDITIONAL_IMAGE,
-)
+from . import families
+from .catalog import TASKS, TEXT_GENERATION
 from .errors import UnsupportedModelError
+from .families import Family
 from .hub import Source, read_configs
-
-# diffusers pipelines, by the class name in model_index.json.
-DIFFUSERS_PIPELINES: dict[str, tuple[str, str]] = {
-    "StableDiffusionPipeline": ("diffusion-image", TEXT_TO_IMAGE),
-    "StableDiffusionImg2ImgPipeline": ("diffusion-image", TEXT_TO_IMAGE),
-    "StableDiffusionXLPipeline": ("diffusion-image", TEXT_TO_IMAGE),
-    "StableDiffusionXLImg2ImgPipeline": ("diffusion-image", TEXT_TO_IMAGE),
-    "LatentConsistencyModelPipeline": ("diffusion-image", TEXT_TO_IMAGE),
-    "AmusedPipeline": ("diffusion-image", TEXT_TO_IMAGE),
-    "DDPMPipeline": ("diffusion-image", UNCONDITIONAL_IMAGE),
-    "DDIMPipeline": ("diffusion-image", UNCONDITIONAL_IMAGE),
-    "AudioLDMPipeline": ("audioldm", TEXT_TO_AUDIO),
-}
-
-# transformers models, by model_type in config.json (audio first: some also generate tokens).
-TRANSFORMERS_AUDIO: dict[str, tuple[str, str]] = {
-    "vits": ("vits", TEXT_TO_SPEECH),
-    "speecht5": ("speecht5", TEXT_TO_SPEECH),
-    "bark": ("bark", TEXT_TO_SPEECH),
-    "musicgen": ("musicgen", TEXT_TO_AUDIO),
-}
-
-# Tasks each family can do beyond its main one.
-# Tasks a (family, main task) can do beyond its main one: text-to-image pipelines also
-# take an init image; unconditional ones do not.
-EXTRA_TASKS = {("diffusion-image", TEXT_TO_IMAGE): (IMAGE_TO_IMAGE,)}
-
-
-def _transformers_family(model_type: str) -> tuple[str, str] | None:
-    if model_type in TRANSFORMERS_AUDIO:
-        return TRANSFORMERS_AUDIO[model_type]
-    from transformers.models.auto.modeling_auto import (
-        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
-        MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES,
-    )
-
-    if model_type in MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES:
-        return "seq2seq-lm", TEXT_GENERATION
-    if model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
-        return "causal-lm", TEXT_GENERATION
-    return None
-
-
-def _gguf_family(path: Path) -> tuple[str, str]:
-    from gguf import GGUFReader
-    from transformers.integrations.ggml import GGUF_CONFIG_MAPPING
-
-    reader = GGUFReader(str(path))
-    field = reader.fields["general.architecture"]
-    architecture = bytes(field.parts[field.data[0]]).decode()
-    if architecture not in GGUF_CONFIG_MAPPING:
-        raise UnsupportedModelError(
-            f"{path.name}: GGUF architecture {architecture!r} cannot be loaded by transformers; "
-            f"supported: {', '.join(sorted(GGUF_CONFIG_MAPPING))}"
-        )
-    return ("seq2seq-lm" if architecture == "t5" else "causal-lm"), TEXT_GENERATION
 
 
 def _unsupported(name: str, what: str) -> UnsupportedModelError:
@@ -80,37 +19,105 @@ def _unsupported(name: str, what: str) -> UnsupportedModelError:
     )
 
 
-def detect_family(source: Source) -> tuple[str, str]:
-    """Return (family, main task) for a source, from its catalog entry or its own config."""
+def _language_model(model_type: str) -> Family | None:
+    """transformers' own tables say whether a model_type is a causal or seq2seq LM."""
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES,
+    )
+
+    if model_type in MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES:
+        return families.get("seq2seq-lm")
+    if model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        return families.get("causal-lm")
+    return None
+
+
+def gguf_architecture(path: Path) -> str:
+    """The ``general.architecture`` a GGUF file declares; a typed error for a file that is no GGUF."""
+    from gguf import GGUFReader
+
+    try:
+        reader = GGUFReader(str(path))
+        field = reader.fields["general.architecture"]
+        return bytes(field.parts[field.data[0]]).decode()
+    except (ValueError, IndexError, KeyError, OSError, UnicodeDecodeError) as error:
+        raise UnsupportedModelError(
+            f"{path}: not a readable GGUF file ({type(error).__name__}: {error}); the file is "
+            "damaged or incomplete: download it again"
+        ) from error
+
+
+def _file_family(source: Source) -> Family:
+    path = Path(source.location)
+    suffix = path.suffix.lower()
+    if suffix == ".onnx" and not Path(f"{path}.json").is_file():
+        raise _unsupported(source.name, "an .onnx file without its .onnx.json voice config")
+    family = families.by_suffix(suffix)
+    if family is None:
+        raise _unsupported(source.name, f"a {suffix or 'plain'} file")
+    if suffix == ".gguf":
+        architecture = gguf_architecture(path)
+        if architecture == "t5":
+            return families.get("seq2seq-lm")
+    return family
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UnsupportedModelError(
+            f"{path}: not valid JSON ({error}); the model folder is damaged: download it again"
+        ) from error
+    if not isinstance(data, dict):
+        raise UnsupportedModelError(
+            f"{path}: holds a {type(data).__name__}, not a JSON object; the model folder is damaged"
+        )
+    return data
+
+
+def detect(source: Source) -> Family:
+    """The family of a source: its catalog entry's, or the one its own files name."""
     if source.entry is not None:
-        return source.entry.family, source.entry.task
+        return families.get(source.entry.family)
     if source.kind == "file":
-        path = Path(source.location)
-        if path.suffix == ".gguf":
-            return _gguf_family(path)
-        if path.suffix == ".onnx" and Path(f"{path}.json").is_file():
-            return "piper", TEXT_TO_SPEECH
-        if path.suffix in (".safetensors", ".ckpt"):
-            return "diffusion-image", TEXT_TO_IMAGE
-        raise _unsupported(source.name, f"a {path.suffix or 'plain'} file")
+        return _file_family(source)
     if source.kind == "folder":
         voices = list(Path(source.location).glob("*.onnx"))
         if voices and Path(f"{voices[0]}.json").is_file():
-            return "piper", TEXT_TO_SPEECH
-    configs = read_configs(source)
+            return families.get("piper")
+        configs = {
+            name: _read_json(Path(source.location) / name)
+            for name in ("model_index.json", "config.json")
+            if (Path(source.location) / name).is_file()
+        }
+    else:
+        configs = read_configs(source)
     if "model_index.json" in configs:
         class_name = configs["model_index.json"].get("_class_name", "?")
-        if class_name in DIFFUSERS_PIPELINES:
-            return DIFFUSERS_PIPELINES[class_name]
-        raise _unsupported(source.name, f"diffusers pipeline {class_name}")
+        family = families.by_pipeline(str(class_name))
+        if family is None:
+            raise _unsupported(source.name, f"diffusers pipeline {class_name}")
+        return family
     if "config.json" in configs:
-        model_type = configs["config.json"].get("model_type", "?")
-        family = _transformers_family(model_type)
-        if family is not None:
-            return family
-        raise _unsupported(source.name, f"transformers model_type {model_type!r}")
+        model_type = str(configs["config.json"].get("model_type", "?"))
+        family = families.by_model_type(model_type) or _language_model(model_type)
+        if family is None:
+            raise _unsupported(source.name, f"transformers model_type {model_type!r}")
+        return family
     raise _unsupported(source.name, "no config.json or model_index.json")
 
 
-def tasks_of(family: str, main_task: str) -> tuple[str, ...]:
-    return (main_task, *EXTRA_TASKS.get((family, main_task), ()))
+def detect_family(source: Source) -> tuple[str, str]:
+    """(family name, main task) of a source."""
+    family = detect(source)
+    return family.name, family.task
+
+
+def tasks_of(family: str, main_task: str | None = None) -> tuple[str, ...]:
+    """Every task a family's models can do, the main one first."""
+    return families.get(family).tasks
+
+
+__all__ = ["detect", "detect_family", "gguf_architecture", "tasks_of", "TEXT_GENERATION"]

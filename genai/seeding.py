@@ -1,17 +1,26 @@
-"""Seeds: every output records the seed that made it, so it can be made again."""
+"""Seeds: every output records the seed that made it, so it can be made again.
+
+Backends seed through :func:`seeded` (or an explicit :func:`torch_generator`), never through
+``torch.manual_seed``/``set_seed`` on the caller's global state: the caller's ``random``,
+``numpy`` and ``torch`` states are the same after a seeded call as before it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import threading
+from collections.abc import Iterator
 
 from .errors import InvalidParameterError
 
 MAX_SEED = 2**32 - 1
 
-# Held while a seeded generation draws from torch's process-wide generator, so that two
-# threads (text and audio in the web app, say) cannot disturb each other's seeds.
+# Held while a seeded generation draws from torch's process-wide generator (transformers'
+# generate() samples from it and takes no generator), so that two threads cannot draw from
+# each other's stream. Hold it for one short unit of work (one generate call, one sentence),
+# never across a long job: other callers wait on it.
 GLOBAL_RNG_LOCK = threading.RLock()
 
 
@@ -35,3 +44,26 @@ def torch_generator(seed: int, device: str = "cpu"):
     import torch
 
     return torch.Generator(device=device).manual_seed(seed)
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: str = "cpu") -> Iterator[None]:
+    """Run the block with torch's global generator(s) seeded, then restore the caller's state.
+
+    For libraries that draw from torch's global generator (transformers' ``generate``,
+    torchaudio). Python's ``random`` and numpy are not touched. Takes turns with other
+    seeded blocks through GLOBAL_RNG_LOCK, so keep the block short.
+    """
+    import torch
+
+    devices = [device] if str(device).startswith("cuda") else []
+    with GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def numpy_generator(seed: int):
+    """A numpy Generator of its own for code that draws with numpy (never the global state)."""
+    import numpy as np
+
+    return np.random.default_rng(seed)

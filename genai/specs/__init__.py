@@ -1,0 +1,1 @@
+"""One parameter spec per modality (see genai.params): text.py, image.py, audio.py."""
