@@ -65,6 +65,26 @@ class Generator:
 
         return Path(self.source.location).name
 
+    def provenance(self) -> dict[str, Any]:
+        """Where an output came from, safe to share: put in every result's ``origin``.
+
+        The weights' fingerprint (sha256 of a single file, hub revision of a repo) is computed
+        once per generator by genai.provenance.fingerprint.
+        """
+        if getattr(self, "_fingerprint", None) is None:
+            from .provenance import fingerprint
+
+            self._fingerprint = fingerprint(self.source)
+        return {
+            "model": self.name,
+            "source": self.shared_source,
+            "family": self.family,
+            "engine": self.engine,
+            "device": self.placement.device,
+            "dtype": self.placement.dtype_name,
+            "weights": self._fingerprint,
+        }
+
     def info(self) -> dict[str, Any]:
         return {
             "name": self.name,

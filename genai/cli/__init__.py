@@ -13,7 +13,7 @@ import logging
 import sys
 
 # Subcommand modules, in the order `genai --help` lists them.
-COMMANDS = ("models", "text", "image", "audio", "batch", "demo", "serve")
+COMMANDS = ("models", "text", "image", "audio", "batch", "demo", "serve", "replay", "verify", "compare", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -116,6 +116,8 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     source: str = ""
     engine: str = ""
+    # generator.provenance(): model, source, family, engine, device, dtype, weights fingerprint.
+    origin: dict[str, Any] = field(default_factory=dict)
 
     # The suffix ``save_files`` uses when the caller names no format.
     default_suffix: ClassVar[str] = ".json"
