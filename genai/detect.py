@@ -19,20 +19,6 @@ def _unsupported(name: str, what: str) -> UnsupportedModelError:
     )
 
 
-def _language_model(model_type: str) -> Family | None:
-    """transformers' own tables say whether a model_type is a causal or seq2seq LM."""
-    from transformers.models.auto.modeling_auto import (
-        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
-        MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES,
-    )
-
-    if model_type in MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES:
-        return families.get("seq2seq-lm")
-    if model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
-        return families.get("causal-lm")
-    return None
-
-
 def gguf_architecture(path: Path) -> str:
     """The ``general.architecture`` a GGUF file declares; a typed error for a file that is no GGUF."""
     from gguf import GGUFReader
@@ -57,9 +43,10 @@ def _file_family(source: Source) -> Family:
     if family is None:
         raise _unsupported(source.name, f"a {suffix or 'plain'} file")
     if suffix == ".gguf":
+        # A GGUF names its architecture: t5 is seq2seq, the rest run as causal LMs.
         architecture = gguf_architecture(path)
         if architecture == "t5":
-            return families.get("seq2seq-lm")
+            return families.language_model(architecture) or family
     return family
 
 
@@ -86,7 +73,7 @@ def detect(source: Source) -> Family:
     if source.kind == "folder":
         voices = list(Path(source.location).glob("*.onnx"))
         if voices and Path(f"{voices[0]}.json").is_file():
-            return families.get("piper")
+            return families.by_suffix(".onnx")
         configs = {
             name: _read_json(Path(source.location) / name)
             for name in ("model_index.json", "config.json")
@@ -102,7 +89,7 @@ def detect(source: Source) -> Family:
         return family
     if "config.json" in configs:
         model_type = str(configs["config.json"].get("model_type", "?"))
-        family = families.by_model_type(model_type) or _language_model(model_type)
+        family = families.by_model_type(model_type) or families.language_model(model_type)
         if family is None:
             raise _unsupported(source.name, f"transformers model_type {model_type!r}")
         return family

@@ -111,6 +111,19 @@ def _check_device(device: str) -> str:
     )
 
 
+_DEVICE_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")
+
+
+def _check_device_map(device_map: Any) -> None:
+    if device_map is None or isinstance(device_map, dict):
+        return
+    if device_map not in _DEVICE_MAPS:
+        raise InvalidParameterError(
+            f"device_map={device_map!r} is not one of {', '.join(_DEVICE_MAPS)} (or a dict of "
+            "module name -> device); leave it out to put the whole model on one device"
+        )
+
+
 def resolve_placement(
     device: str | None = "auto",
     dtype: Any = "auto",
@@ -122,6 +135,9 @@ def resolve_placement(
     GPUs, the CPU and the disk.
     """
     device = device or "auto"
+    if not isinstance(device, str):
+        raise InvalidParameterError(f"device={device!r} must be a string: auto, cpu, cuda, cuda:N or mps")
+    _check_device_map(device_map)
     if device == "auto" and os.environ.get(DEVICE_ENV):
         device = os.environ[DEVICE_ENV]
     if dtype in (None, "auto") and os.environ.get(DTYPE_ENV):

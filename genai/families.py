@@ -31,7 +31,7 @@ class Family:
     """One backend family."""
 
     name: str
-    backend: str  # "module:Class", imported only when a model of the family loads
+    backend: str | type  # "module:Class", imported only when a model of the family loads
     tasks: tuple[str, ...]  # the main task first; the others the same weights can also do
     pipelines: tuple[str, ...] = ()  # diffusers pipeline class names (model_index.json)
     model_types: tuple[str, ...] = ()  # transformers model_type values (config.json)
@@ -47,6 +47,8 @@ class Family:
         return self.tasks[0]
 
     def backend_class(self) -> type:
+        if isinstance(self.backend, type):
+            return self.backend
         module_name, class_name = self.backend.split(":")
         return getattr(importlib.import_module(module_name), class_name)
 
@@ -83,6 +85,20 @@ def by_model_type(model_type: str) -> Family | None:
 
 def by_suffix(suffix: str) -> Family | None:
     return next((f for f in FAMILIES.values() if suffix.lower() in f.suffixes), None)
+
+
+def language_model(model_type: str) -> Family | None:
+    """The text family of a transformers model_type, from transformers' own auto tables."""
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES,
+    )
+
+    if model_type in MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES:
+        return FAMILIES.get("seq2seq-lm")
+    if model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        return FAMILIES.get("causal-lm")
+    return None
 
 
 def of_modality(modality: str) -> list[Family]:

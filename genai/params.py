@@ -56,10 +56,7 @@ def check_int(
     name: str, value: Any, *, low: int | None = None, high: int | None = None, fix: str = ""
 ) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer() and math.isfinite(value):
-            value = int(value)
-        else:
-            raise InvalidParameterError(f"{name}={value!r} must be a whole number")
+        raise InvalidParameterError(f"{name}={value!r} must be a whole number")
     if low is not None and value < low:
         raise InvalidParameterError(f"{name}={value} is below {low}{'; ' + fix if fix else ''}")
     if high is not None and value > high:

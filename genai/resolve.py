@@ -72,11 +72,6 @@ def _locate(name: str, entry: ModelEntry | None) -> hub.Source:
         and not hub.is_on_disk(entry)
     ):
         raise hub.not_downloadable(name)
-    if entry is not None and ":" in entry.hub_id and not hub.hub_reachable():
-        raise ModelNotAvailableError(
-            f"model {name!r} ({entry.hub_id}) is fetched by its own library on first use, and "
-            "the network cannot be reached; pick a model that is on disk (`genai models`)"
-        )
     return source
 
 

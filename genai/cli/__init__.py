@@ -16,8 +16,15 @@ import sys
 COMMANDS = ("models", "text", "image", "audio", "batch", "demo", "serve", "replay", "verify", "compare", "bench")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line like every other genai error (exit code 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"genai: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="genai", description="Small generative models for text, images and audio."
     )
     parser.add_argument(
