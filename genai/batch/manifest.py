@@ -40,7 +40,7 @@ def part_paths(folder: Path) -> list[Path]:
     parts = [
         (int(m.group(1)), p)
         for p in folder.glob("manifest.part-*.jsonl")
-        if (m := _PART.fullmatch(p.name))
+        if (m := _PART.fullmatch(p.name)) and p.is_file()
     ]
     return [path for _, path in sorted(parts)]
 
@@ -104,9 +104,7 @@ class PartWriter:
         except OSError as error:
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, end)  # no half line left behind
-            raise OutputPathError(
-                f"cannot write {self.path}: {error.strerror or error}"
-            ) from error
+            raise OutputPathError(f"cannot write {self.path}: {error.strerror or error}") from error
 
     def close(self) -> None:
         os.close(self._fd)
