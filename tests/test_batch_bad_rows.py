@@ -216,3 +216,27 @@ def test_malformed_rows_still_stop_the_whole_file(tmp_path):
     with pytest.raises(BatchInputError) as caught:
         read_jobs(jobs)
     assert [line for line, _ in caught.value.problems] == [2]
+
+
+@pytest.mark.slow  # a subprocess: imports torch afresh
+def test_an_output_folder_named_with_bytes_that_are_not_utf8(tmp_path, tiny_llama_dir):
+    """argv hands such a name over as lone surrogates: runs.jsonl and the printed summary hold it."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("the fox\n")
+    out = os.fsencode(tmp_path) + b"/out-\xff"
+    command = [sys.executable, os.fsencode(root / "scripts" / "batch_generate.py")]
+    command += [os.fsencode(prompts), b"-o", out, b"-m", tiny_llama_dir.encode(), b"--cpu"]
+    command += [b"-p", b"max_new_tokens=2", b"-p", b"temperature=0"]
+    env = dict(os.environ, PYTHONIOENCODING="utf-8:strict", HF_HUB_OFFLINE="1")
+    env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
+    done = subprocess.run(command, env=env, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+    assert b"1 done, 0 failed" in done.stdout and b"out-\\udcff" in done.stdout
+    folder = Path(os.fsdecode(out))
+    assert manifest_ids(folder) == ["00001"]
+    assert json.loads((folder / "runs.jsonl").read_text())["argv"][3] == os.fsdecode(out)
