@@ -4,6 +4,10 @@ Every problem in the file is found before any model loads, and reported with its
 number in one :class:`BatchInputError`. A job's id names its output files, so ids are
 restricted to letters, digits, ``_``, ``.`` and ``-`` (no path can be smuggled in), and
 two jobs that would write the same file are refused.
+
+Text that no model can take (a lone surrogate, a NUL) is found here too, but it does not
+stop the other jobs: the job keeps it as its ``problem``, a dry run lists it with its line
+number, and a run records that job as failed, with the reason, and goes on.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 from ..catalog import TEXT_GENERATION, UNCONDITIONAL_IMAGE, find_entry, normalize_task
 from ..errors import InvalidParameterError
+from ..params import check_text
 from ..seeding import MAX_SEED
 
 FIELDS = ("id", "task", "model", "prompt", "parameters", "seed", "meta")
@@ -59,6 +64,7 @@ class Job:
     seed: int | None = None  # None: derived from the run seed and the id
     line: int = 0
     meta: Any = None
+    problem: str | None = None  # why it cannot run (invalid text); recorded as its failure
 
     def inputs(self) -> dict[str, Any]:
         """What the job asks for, as the manifest records it (the seed is recorded apart)."""
@@ -74,32 +80,9 @@ class Job:
         """Jobs with the same key run on one loaded model with the same settings."""
         return (self.model, self.task or "", canonical_json(self.parameters))
 
-    def planned_files(self, audio_format: str = "wav") -> list[str]:
-        """The file names this job will write (known before it runs, to catch collisions)."""
-        count = self.parameters.get("num_images", 1)
-        count = count if isinstance(count, int) and count > 1 else 1
-        by_modality = {
-            "text": [f"{self.id}.txt", f"{self.id}.json"],
-            "image": [f"{self.id}.png"]
-            if count == 1
-            else [f"{self.id}-{i + 1}.png" for i in range(count)],
-            "audio": [f"{self.id}.{audio_format}", f"{self.id}.json"],
-        }
-        modality = _modality(self)
-        if modality in by_modality:
-            return by_modality[modality]
-        # Not known until the model loads: claim every name the job could use.
-        return list(dict.fromkeys(name for names in by_modality.values() for name in names))
-
 
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def _modality(job: Job) -> str | None:
-    from ..catalog import MODALITY_OF_TASK
-
-    return MODALITY_OF_TASK.get(job.task) if job.task else None
 
 
 def parse_value(text: str) -> Any:
@@ -290,16 +273,42 @@ def _make_job(raw: Any, line: int, defaults: Mapping[str, Any]) -> Job:
     ):
         raise InvalidParameterError(f"seed={seed!r} must be a whole number from 0 to {MAX_SEED}")
 
+    prompt = _check_prompt(raw.get("prompt"), task)
     return Job(
         id=job_id,
         model=model,
         task=task,
-        prompt=_check_prompt(raw.get("prompt"), task),
+        prompt=prompt,
         parameters=parameters,
         seed=seed,
         line=line,
         meta=raw.get("meta"),
+        problem=_text_problem({"model": model, "prompt": prompt, "parameters": parameters}),
     )
+
+
+def _strings(value: Any, name: str) -> Iterable[tuple[str, str]]:
+    """Every string in a JSON-like value (keys too), with where it is: ``parameters.stop[0]``."""
+    if isinstance(value, str):
+        yield name, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield f"{name} key", str(key)
+            yield from _strings(item, f"{name}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{name}[{index}]")
+
+
+def _text_problem(fields: Mapping[str, Any]) -> str | None:
+    """Why some text of a job is not valid (a lone surrogate, a NUL), or None."""
+    for field_name, value in fields.items():
+        for name, text in _strings(value, field_name):
+            try:
+                check_text(text, name)
+            except InvalidParameterError as error:
+                return str(error)
+    return None
 
 
 def read_jobs(
@@ -309,15 +318,18 @@ def read_jobs(
     task: str | None = None,
     parameters: Mapping[str, Any] | None = None,
     format: str | None = None,
-    audio_format: str = "wav",
 ) -> list[Job]:
     """The jobs of a JSONL, CSV or text file (or of a list of dicts), all checked.
 
     ``model``, ``task`` and ``parameters`` fill in what a job leaves out (a job's own
     parameters win key by key); a text file is one prompt per line, its ids the line
-    numbers (``00001``). Raises BatchInputError listing every malformed line.
+    numbers (``00001``). Raises BatchInputError listing every malformed line. A job whose
+    text is invalid Unicode is kept, with its ``problem`` (see the module docstring).
     """
     defaults: dict[str, Any] = {"model": model, "task": task, "parameters": dict(parameters or {})}
+    problem = _text_problem(defaults)  # bad text from the command line is one error, before work
+    if problem:
+        raise InvalidParameterError(problem)
     if task is not None:
         normalize_task(task)  # a bad --task is one error, not one per line
     if isinstance(source, (str, Path)):
@@ -340,7 +352,7 @@ def read_jobs(
             jobs.append(_make_job(raw, line, defaults))
         except InvalidParameterError as error:
             problems.append((line, str(error)))
-    problems.extend(_collisions(jobs, audio_format))
+    problems.extend(_collisions(jobs))
     if problems:
         raise BatchInputError(label, sorted(problems))
     if not jobs:
@@ -348,11 +360,14 @@ def read_jobs(
     return jobs
 
 
-def _collisions(jobs: list[Job], audio_format: str) -> list[tuple[int, str]]:
-    """Duplicate ids, and ids whose files would overwrite another job's (case-insensitively)."""
+def _collisions(jobs: list[Job]) -> list[tuple[int, str]]:
+    """Duplicate ids (case-insensitively), and ids whose files another job's could overwrite.
+
+    A job writes ``id.<suffix>`` files and, for several outputs, ``id-<n>.<suffix>``; so
+    ``pic-2`` is refused beside ``pic`` (whose second picture is ``pic-2.png``).
+    """
     problems = []
     ids: dict[str, Job] = {}
-    files: dict[str, Job] = {}
     for job in jobs:
         key = job.id.casefold()
         if key in ids:
@@ -363,15 +378,16 @@ def _collisions(jobs: list[Job], audio_format: str) -> list[tuple[int, str]]:
             problems.append((job.line, f"duplicate id {job.id!r}: line {first.line} has {same}"))
             continue
         ids[key] = job
-        for name in job.planned_files(audio_format):
-            owner = files.setdefault(name.casefold(), job)
-            if owner is not job:
-                problems.append(
-                    (
-                        job.line,
-                        f"id {job.id!r} would write {name}, which job {owner.id!r} "
-                        f"(line {owner.line}) writes too; rename one",
-                    )
+    for job in ids.values():
+        base, dash, number = job.id.casefold().rpartition("-")
+        owner = ids.get(base) if dash and number.isdigit() else None
+        if owner is not None:
+            problems.append(
+                (
+                    job.line,
+                    f"id {job.id!r} would write {job.id}.*, which job {owner.id!r} (line "
+                    f"{owner.line}) writes too when it makes several outputs "
+                    f"({owner.id}-<n>.*); rename one",
                 )
-                break
+            )
     return problems

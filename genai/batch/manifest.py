@@ -3,7 +3,9 @@
 Each process appends to its own part, ``manifest.part-<rank>.jsonl``, one fsynced line
 per job; the main process merges the parts into ``manifest.jsonl`` (rewritten atomically)
 when a run starts (leftovers of a killed run) and when it ends. Later records win, so a
-merge can be repeated safely. ``runs.jsonl`` keeps one line per run: its number, seed and
+merge can be repeated safely; a merge that cannot read a part or write the manifest
+leaves the old manifest and every part as they were. Lines are ASCII JSON (``\\u``
+escapes), so any string a job holds, even invalid Unicode, can be recorded. ``runs.jsonl`` keeps one line per run: its number, seed and
 settings. Every bookkeeping file ends in ``.jsonl``, a suffix no job's output can have.
 """
 
@@ -19,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import GenaiError
+from ..errors import GenaiError, OutputPathError
 from ..results.base import atomic_write_text, to_jsonable
 
 logger = logging.getLogger("genai.batch")
@@ -38,13 +40,14 @@ def part_paths(folder: Path) -> list[Path]:
     parts = [
         (int(m.group(1)), p)
         for p in folder.glob("manifest.part-*.jsonl")
-        if (m := _PART.fullmatch(p.name))
+        if (m := _PART.fullmatch(p.name)) and p.is_file()
     ]
     return [path for _, path in sorted(parts)]
 
 
 def dumps(record: dict[str, Any]) -> str:
-    return json.dumps(to_jsonable(record), ensure_ascii=False, separators=(",", ":"))
+    """One manifest line; ASCII, so writing it cannot fail on any string (a lone surrogate)."""
+    return json.dumps(to_jsonable(record), ensure_ascii=True, separators=(",", ":"))
 
 
 def read_lines(path: Path) -> list[dict[str, Any]]:
@@ -70,27 +73,41 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
 
 def append_line(path: Path, record: dict[str, Any]) -> None:
     """Append one record and fsync it, so a line on disk is a job that is really done."""
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(dumps(record) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    with PartWriter(path) as writer:
+        writer.write(record)
 
 
 class PartWriter:
-    """This process's manifest part, kept open; each ``write`` is one whole, fsynced line."""
+    """A JSONL file kept open for appending; each ``write`` is one whole, fsynced line or nothing.
+
+    A write that fails (disk full, a record that cannot be made JSON) raises
+    OutputPathError or the encoding error and leaves the file as it was, so the next
+    write still starts a line of its own.
+    """
 
     def __init__(self, path: Path):
         self.path = path
-        trim_partial_line(path)
-        self._handle = path.open("a", encoding="utf-8")
+        try:
+            trim_partial_line(path)
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        except OSError as error:
+            raise OutputPathError(f"cannot write {path}: {error.strerror or error}") from error
 
     def write(self, record: dict[str, Any]) -> None:
-        self._handle.write(dumps(record) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        data = (dumps(record) + "\n").encode("ascii")
+        end = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            os.fsync(self._fd)
+        except OSError as error:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, end)  # no half line left behind
+            raise OutputPathError(f"cannot write {self.path}: {error.strerror or error}") from error
 
     def close(self) -> None:
-        self._handle.close()
+        os.close(self._fd)
 
     def __enter__(self) -> PartWriter:
         return self
@@ -141,16 +158,25 @@ def merge(folder: Path, order: list[str] | None = None) -> dict[str, dict[str, A
 
     Records follow ``order`` (the input's job order), then any others as they came.
     Safe to repeat: if it is killed between the rewrite and the removal, the next merge
-    reads the same records again and keeps the same latest ones.
+    reads the same records again and keeps the same latest ones. A part that cannot be
+    read, or a manifest that cannot be written, raises OutputPathError and changes
+    nothing: the old manifest stays whole and every part stays for the next merge.
+    No records, no manifest: it is never written empty.
     """
     parts = part_paths(folder)
-    by_id = read_manifest(folder)
+    try:
+        by_id = read_manifest(folder)
+    except (OSError, ValueError) as error:  # unreadable; ValueError: not text at all
+        raise OutputPathError(
+            f"cannot merge the manifest parts in {folder} ({error}); manifest.jsonl is "
+            "unchanged and the parts are kept: fix the file, then run again"
+        ) from error
     if order is not None:
         rank = {job_id: index for index, job_id in enumerate(order)}
         ordered = sorted(by_id.values(), key=lambda r: rank.get(r["id"], len(rank)))
     else:
         ordered = list(by_id.values())
-    if parts or not (folder / MANIFEST).is_file() or order is not None:
+    if ordered and (parts or order is not None):
         atomic_write_text(folder / MANIFEST, "".join(dumps(r) + "\n" for r in ordered))
     for path in parts:
         path.unlink(missing_ok=True)

@@ -145,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
     if not _is_main_process():
         return 0  # the main process speaks for the run, its exit code included
     if not args.quiet:
-        print(summary.describe())
+        # A path from argv may hold bytes that are not UTF-8 (as lone surrogates): show them escaped.
+        print(summary.describe().encode("utf-8", "backslashreplace").decode("utf-8"))
     return 0 if summary.ok else 1
 
 
