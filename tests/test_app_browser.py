@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-import genai
-
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,16 +73,13 @@ def tiny_models(tiny_llama_dir, tmp_path_factory) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def site(browser, tiny_models, tmp_path_factory):
     pytest.importorskip("gradio", reason="pip install 'genai-showcase[app]'")
-    from genai.cli.demo import load_app
+    from genai.app import build_demo, launch
     from genai.testing.audio import torch_threads
 
-    app = load_app(APP)
-    demo = app.build_demo(
-        default_models=tiny_models, output_dir=tmp_path_factory.mktemp("browser-out")
-    )
+    demo = build_demo(default_models=tiny_models, output_dir=tmp_path_factory.mktemp("browser-out"))
     port = free_port()
     with torch_threads(1):
-        app.launch(demo, port=port, prevent_thread_lock=True, quiet=True)  # as users get it
+        launch(demo, port=port, prevent_thread_lock=True, quiet=True)  # as users get it
         try:
             yield f"http://127.0.0.1:{port}/"
         finally:
@@ -234,8 +229,10 @@ def test_story_tab_shows_all_three_stages(page, artifacts):
 
 
 def test_missing_image_model_is_a_message_in_the_page(page, artifacts):
-    if any(row["on_disk"] for row in genai.list_models("image") if row["alias"] == "sd-turbo"):
-        pytest.skip("sd-turbo is on disk here; this checks the message shown when it is not")
+    from genai.resolve import resolve
+
+    if resolve("sd-turbo").available:
+        pytest.skip("sd-turbo (or its offline fallback) is here; this checks the message without")
     open_tab(page, "Image")
     picker = page.locator("#image-model input")
     picker.fill("sd-turbo")
