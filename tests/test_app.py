@@ -378,6 +378,30 @@ def test_concurrent_calls_all_finish(client, tiny_models):
     assert all(result is not None for result in results)
 
 
+def test_a_long_job_holds_up_no_other_tab_and_cancel_frees_its_model(served, client, tiny_models):
+    """A long image job runs while a chat answers; cancelling it (as Stop does) stops the
+    model at its next step, so the next picture comes at once and nothing half-made is saved."""
+    output = served[0].studio.output_dir / "images"
+    before = set(output.glob("*.png")) if output.is_dir() else set()
+    long_job = client.submit(
+        tiny_models["image"], "a fox", "", 250, 5.0, 0, 0, 1, 4, api_name="/image"
+    )
+    while not any(p.desc == "denoising" for p in long_job.status().progress_data or []):
+        assert not long_job.done(), "the long job ended before it was measured"
+        time.sleep(0.05)
+    history, _, stats = client.predict(
+        "hello", [], tiny_models["text"], "", 8, 0.7, 0.9, 1, api_name="/chat"
+    )
+    assert "8 tokens" in stats and not long_job.done(), "the chat waited for the image job"
+    long_job.cancel()
+    started = time.monotonic()
+    gallery, *_ = client.predict(
+        tiny_models["image"], "a fox", "", 2, 5.0, 0, 0, 3, 1, api_name="/image"
+    )
+    assert len(gallery) == 1 and time.monotonic() - started < 30
+    assert len(set(output.glob("*.png")) - before) == 1  # the cancelled job saved nothing
+
+
 # --- starting the app -------------------------------------------------------------------------
 
 

@@ -204,3 +204,78 @@ def test_cancelling_an_image_request_stops_the_model_at_its_next_step(tiny_sd, t
     time.sleep(0.5)
     assert freed < 10 and len(steps) < 100, (freed, len(steps))  # of 4 x 200 steps
     assert not list(tmp_path.rglob("*.png"))  # nothing was finished, nothing saved
+
+
+# --- from a wheel -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_genai_demo_works_from_an_installed_wheel(tmp_path):
+    """Build the wheel, install it (no deps) into a fresh venv that sees this one's packages,
+    and run `genai demo --help` and build the app there, away from the checkout."""
+    import shutil
+    import sysconfig
+
+    source = tmp_path / "source"
+    source.mkdir()
+    shutil.copytree(ROOT / "genai", source / "genai", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source)
+    built = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "dist"), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if built.returncode != 0:
+        pytest.skip(f"cannot build the wheel here (no build backend?): {built.stderr[-500:]}")
+    wheel = next((tmp_path / "dist").glob("genai_showcase-*.whl"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    # This venv's packages (torch, gradio...) after the fresh one's own: a path in a .pth file
+    # (its own .pth files, this checkout's editable install among them, are not run).
+    fresh = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(fresh, "parent-venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GENAI_DEMO_APP")}
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", str(wheel)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert install.returncode == 0, install.stderr[-2000:]
+    away = tmp_path / "elsewhere"  # not the checkout: its genai/ must not be imported
+    away.mkdir()
+    helped = subprocess.run(
+        [str(venv / "bin" / "genai"), "demo", "--help"],
+        cwd=away,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert helped.returncode == 0 and "--port" in helped.stdout, helped.stderr[-2000:]
+    built_app = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import genai, genai.app; print(genai.__file__); "
+            "demo = genai.app.build_demo(); print(sorted(f.api_name for f in demo.fns.values() "
+            "if f.api_name in ('chat', 'image', 'speech', 'audio', 'story')))",
+        ],
+        cwd=away,
+        env={**env, "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built_app.returncode == 0, built_app.stderr[-3000:]
+    where, endpoints = built_app.stdout.strip().splitlines()[-2:]
+    assert where.startswith(str(venv)), where
+    assert endpoints == "['audio', 'chat', 'image', 'speech', 'story']"
