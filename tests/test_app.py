@@ -384,7 +384,7 @@ def test_a_long_job_holds_up_no_other_tab_and_cancel_frees_its_model(served, cli
     output = served[0].studio.output_dir / "images"
     before = set(output.glob("*.png")) if output.is_dir() else set()
     long_job = client.submit(
-        tiny_models["image"], "a fox", "", 250, 5.0, 0, 0, 1, 4, api_name="/image"
+        tiny_models["image"], "a fox", "", 100, 5.0, 0, 0, 1, 4, api_name="/image"
     )
     while not any(p.desc == "denoising" for p in long_job.status().progress_data or []):
         assert not long_job.done(), "the long job ended before it was measured"

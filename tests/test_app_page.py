@@ -168,6 +168,27 @@ def test_an_unconditional_model_hides_the_prompt_and_draws_without_one(ddpm, tin
     assert "draws without a prompt" in summary and "seeds 5, 6" in summary
 
 
+def test_a_story_illustrated_by_an_unconditional_model_says_it_is_a_portrait(
+    ddpm, tiny_llama_dir, tmp_path
+):
+    from genai.app.callbacks import Studio
+    from genai.app.story import StoryTab
+    from genai.testing.audio import make_tiny_vits
+
+    vits = str(make_tiny_vits(tmp_path / "vits"))
+    studio = Studio({"text": tiny_llama_dir, "image": ddpm, "speech": vits}, tmp_path / "out")
+
+    async def tell():
+        updates = StoryTab(studio).story("a fox", tiny_llama_dir, ddpm, vits, 20, 2, progress=None)
+        return [update async for update in updates]
+
+    story, picture_prompt, picture, narration, stages = asyncio.run(tell())[-1]
+    assert "a portrait of the hero" in picture_prompt and "without a prompt" in picture_prompt
+    assert "✓ a portrait of the hero, drawn without a prompt, by" in stages, stages
+    assert Path(picture).suffix == ".png" and Path(narration).suffix == ".wav"
+    assert stages.count("✓") == 3
+
+
 # --- Stop stops the model, not only the page ---------------------------------------------------
 
 
