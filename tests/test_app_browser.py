@@ -71,6 +71,13 @@ def tiny_models(tiny_llama_dir, tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
+def tiny_ddpm(tmp_path_factory) -> str:
+    from genai.testing.image import make_tiny_ddpm
+
+    return str(make_tiny_ddpm(tmp_path_factory.mktemp("browser-ddpm") / "ddpm"))
+
+
+@pytest.fixture(scope="module")
 def site(browser, tiny_models, tmp_path_factory):
     pytest.importorskip("gradio", reason="pip install 'genai-showcase[app]'")
     from genai.app import build_demo, launch
@@ -226,6 +233,22 @@ def test_story_tab_shows_all_three_stages(page, artifacts):
     assert_png_with_parameters(page, "#story-image img")
     assert_wav(page, "#story-audio")
     page.screenshot(path=str(artifacts / "app-story.png"), full_page=True)
+
+
+def test_a_model_that_draws_without_a_prompt_hides_the_prompt_box(page, artifacts, tiny_ddpm):
+    open_tab(page, "Image")
+    assert page.locator("#image-prompt").is_visible()
+    picker = page.locator("#image-model input")
+    picker.fill(tiny_ddpm)
+    picker.press("Enter")
+    wait_for_text(page, "#image-status", "draws without a prompt")
+    page.wait_for_selector("#image-prompt", state="hidden")
+    assert not page.locator("#image-negative").is_visible()
+    page.fill("#image-seed input", "7")
+    page.click("#image-generate")
+    assert_png_with_parameters(page, "#image-gallery img")
+    wait_for_text(page, "#image-summary", "draws without a prompt")
+    page.screenshot(path=str(artifacts / "app-image-unconditional.png"), full_page=True)
 
 
 def test_missing_image_model_is_a_message_in_the_page(page, artifacts):
