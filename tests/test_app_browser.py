@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-import genai
-
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,18 +71,22 @@ def tiny_models(tiny_llama_dir, tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
+def tiny_ddpm(tmp_path_factory) -> str:
+    from genai.testing.image import make_tiny_ddpm
+
+    return str(make_tiny_ddpm(tmp_path_factory.mktemp("browser-ddpm") / "ddpm"))
+
+
+@pytest.fixture(scope="module")
 def site(browser, tiny_models, tmp_path_factory):
     pytest.importorskip("gradio", reason="pip install 'genai-showcase[app]'")
-    from genai.cli.demo import load_app
+    from genai.app import build_demo, launch
     from genai.testing.audio import torch_threads
 
-    app = load_app(APP)
-    demo = app.build_demo(
-        default_models=tiny_models, output_dir=tmp_path_factory.mktemp("browser-out")
-    )
+    demo = build_demo(default_models=tiny_models, output_dir=tmp_path_factory.mktemp("browser-out"))
     port = free_port()
     with torch_threads(1):
-        app.launch(demo, port=port, prevent_thread_lock=True, quiet=True)  # as users get it
+        launch(demo, port=port, prevent_thread_lock=True, quiet=True)  # as users get it
         try:
             yield f"http://127.0.0.1:{port}/"
         finally:
@@ -233,9 +235,27 @@ def test_story_tab_shows_all_three_stages(page, artifacts):
     page.screenshot(path=str(artifacts / "app-story.png"), full_page=True)
 
 
+def test_a_model_that_draws_without_a_prompt_hides_the_prompt_box(page, artifacts, tiny_ddpm):
+    open_tab(page, "Image")
+    assert page.locator("#image-prompt").is_visible()
+    picker = page.locator("#image-model input")
+    picker.fill(tiny_ddpm)
+    picker.press("Enter")
+    wait_for_text(page, "#image-status", "draws without a prompt")
+    page.wait_for_selector("#image-prompt", state="hidden")
+    assert not page.locator("#image-negative").is_visible()
+    page.fill("#image-seed input", "7")
+    page.click("#image-generate")
+    assert_png_with_parameters(page, "#image-gallery img")
+    wait_for_text(page, "#image-summary", "draws without a prompt")
+    page.screenshot(path=str(artifacts / "app-image-unconditional.png"), full_page=True)
+
+
 def test_missing_image_model_is_a_message_in_the_page(page, artifacts):
-    if any(row["on_disk"] for row in genai.list_models("image") if row["alias"] == "sd-turbo"):
-        pytest.skip("sd-turbo is on disk here; this checks the message shown when it is not")
+    from genai.resolve import resolve
+
+    if resolve("sd-turbo").available:
+        pytest.skip("sd-turbo (or its offline fallback) is here; this checks the message without")
     open_tab(page, "Image")
     picker = page.locator("#image-model input")
     picker.fill("sd-turbo")

@@ -1,0 +1,189 @@
+"""Which models the app's tabs use and where each stands, asked of genai.resolve.
+
+A slot is one kind of model the app uses (text, image, speech, audio) with the tasks it
+accepts. Nothing here knows a family or a model by name: what a model can do comes from
+the catalog and ``genai.resolve.resolve`` (an unconditional image model, a model standing
+in for another offline), so new families appear in the tabs without special cases.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import genai
+
+from ..catalog import (
+    TEXT_GENERATION,
+    TEXT_TO_AUDIO,
+    TEXT_TO_IMAGE,
+    TEXT_TO_SPEECH,
+    UNCONDITIONAL_IMAGE,
+)
+from ..generator import Generator
+from ..resolve import Resolved, resolve
+
+ENV_PREFIX = "GENAI_APP_"
+
+
+@dataclass(frozen=True)
+class Slot:
+    name: str
+    label: str
+    modality: str  # what list_models(...) lists for its picker
+    tasks: tuple[str, ...]  # the tasks a model in this slot may do, the usual one first
+
+
+SLOTS = {
+    "text": Slot("text", "Text model", "text", (TEXT_GENERATION,)),
+    "image": Slot("image", "Image model", "image", (TEXT_TO_IMAGE, UNCONDITIONAL_IMAGE)),
+    "speech": Slot("speech", "Speech model", "speech", (TEXT_TO_SPEECH,)),
+    "audio": Slot("audio", "Music / sound model", "audio", (TEXT_TO_AUDIO,)),
+}
+
+
+def resolve_defaults(default_models: dict[str, str] | None) -> dict[str, str]:
+    """Per slot: the argument, else GENAI_APP_<SLOT>_MODEL, else the catalog default."""
+    given = default_models or {}
+    unknown = set(given) - set(SLOTS)
+    if unknown:
+        raise ValueError(f"default_models: unknown slot(s) {sorted(unknown)}; use {list(SLOTS)}")
+    return {
+        name: str(
+            given.get(name)
+            or os.environ.get(f"{ENV_PREFIX}{name.upper()}_MODEL")
+            or genai.default_model(slot.tasks[0])
+        )
+        for name, slot in SLOTS.items()
+    }
+
+
+def model_choices(slot: str, extra: str | None = None) -> list[tuple[str, str]]:
+    """Dropdown choices from the catalog: (label, alias); ``extra`` (a path or hub id) first."""
+    choices = []
+    for row in genai.list_models(task=SLOTS[slot].modality):
+        if row["task"] not in SLOTS[slot].tasks:
+            continue
+        note = " · on disk" if row["on_disk"] else ""
+        choices.append((f"{row['alias']} · {row['params']}{note}", row["alias"]))
+    if extra and extra not in [value for _, value in choices]:
+        choices.insert(0, (extra, extra))
+    return choices
+
+
+def catalog_defaults(name: str | None) -> dict[str, Any]:
+    """The catalog entry's defaults for ``name`` (of the model standing in for it, offline)."""
+    if not name:
+        return {}
+    try:
+        entry = resolve(name).entry
+    except genai.GenaiError:
+        return {}
+    return dict(entry.defaults) if entry else {}
+
+
+def resolve_for(slot: str, name: str) -> Resolved:
+    """What ``name`` means for a slot: its own main task when the slot takes it, else the
+    slot's task (so a text model picked for images gets genai's WrongTaskError)."""
+    resolved = resolve(name)
+    if resolved.available and resolved.task not in SLOTS[slot].tasks:
+        resolved = resolve(name, SLOTS[slot].tasks[0])
+    return resolved
+
+
+def call_names(slot: str, name: str | None) -> frozenset[str] | None:
+    """The keywords the model's family takes (its backend's call spec), or None when it
+    cannot be told without loading (a model that is not available, a backend with no spec)."""
+    try:
+        resolved = resolve_for(slot, (name or "").strip())
+        if not resolved.available or resolved.family is None:
+            return None
+        spec = resolved.family.backend_class().call_spec
+    except (genai.GenaiError, ImportError):
+        return None
+    return frozenset(spec.names) if spec.params else None
+
+
+def slot_task(slot: str, name: str | None) -> str | None:
+    """The task ``name`` would do in a slot, if it can be had (no loading)."""
+    try:
+        return resolve_for(slot, (name or "").strip()).task
+    except genai.GenaiError:
+        return None
+
+
+def takes_prompt(task: str | None) -> bool:
+    """Whether a model doing ``task`` uses a prompt (an unconditional one draws without)."""
+    return task != UNCONDITIONAL_IMAGE
+
+
+def find_loaded(name: str) -> Generator | None:
+    """The generator loaded under ``name`` (or under the model standing in for it), if any."""
+    name = name.strip()
+    if not name:
+        return None
+    try:
+        resolved = resolve(name)
+    except genai.GenaiError:
+        return None
+    wanted = {name, resolved.uses}
+    location = resolved.source.location if resolved.source else None
+    local = str(Path(name).expanduser().resolve()) if resolved.entry is None else None
+    for generator in genai.loaded():
+        if generator.name in wanted or generator.source.location in (location, local):
+            return generator
+    return None
+
+
+def planned_placement(device: str = "auto", dtype: str = "auto") -> str:
+    """Where ``genai.load(..., device=device, dtype=dtype)`` would put a model, e.g. 'cuda:0 / float16'."""
+    from ..device import resolve_placement
+
+    return resolve_placement(device, dtype).describe()
+
+
+def status_line(slot: str, name: str | None) -> str:
+    """One line for the page: loaded where and by which engine, or loads on first use, or why not."""
+    name = (name or "").strip()
+    label = SLOTS[slot].label
+    if not name:
+        return f"⚠ {label}: pick a model from the list or type a hub id or a local path."
+    try:
+        generator = find_loaded(name)
+        if generator is not None and generator.loaded:
+            info = generator.info()
+            instead = f" (standing in for {name})" if info["name"] != name else ""
+            return (
+                f"✓ {label} **{info['name']}**{instead} is loaded on "
+                f"**{info['device']} / {info['dtype']}** · {info['family']} · "
+                f"{info['engine']}{what_it_takes(generator.task, generator)}"
+            )
+        resolved = resolve_for(slot, name)
+        if not resolved.available:
+            return f"⚠ {label} **{name}** is not available: {resolved.message}"
+        return (
+            f"○ {label} **{name}** is not loaded yet ({resolved.message}); it loads on first "
+            f"use, on **{planned_placement()}**{what_it_takes(resolved.task)}"
+        )
+    except genai.GenaiError as error:
+        return f"⚠ {label} **{name}**: {error}"
+
+
+def status_of(slot: str):
+    """A page callback: the status line of whatever model the slot's picker names."""
+
+    def status(name: str) -> str:
+        return status_line(slot, name)
+
+    return status
+
+
+def what_it_takes(task: str | None, generator: Generator | None = None) -> str:
+    """A note when a model uses its input differently from the tab's usual model."""
+    if not takes_prompt(task):
+        return " · draws without a prompt: the prompt box is not used"
+    if generator is not None and getattr(generator, "has_chat_template", True) is False:
+        return " · a completion model: it continues your text instead of chatting"
+    return ""

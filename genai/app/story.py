@@ -1,0 +1,252 @@
+"""The Story tab: one idea in; the text model writes a story and a picture prompt, the image
+model illustrates it, the speech model reads it aloud, shown stage by stage."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import gradio as gr
+
+import genai
+
+from .callbacks import (
+    MAX_SEED,
+    Studio,
+    as_int,
+    as_seed,
+    in_thread,
+    require_text,
+    streamed,
+)
+from .image import image_caption, paint
+from .models import slot_task, status_of, takes_prompt
+from .speech import speak
+from .widgets import PRIVATE, Picker, model_picker, seed_box, stop_button
+
+STORY_SYSTEM = (
+    "You are a storyteller. You write short, vivid, complete stories in plain English "
+    "for all ages. No lists, no headings, no notes: only the story."
+)
+STORY_REQUEST = "Write a short story, about {words} words, about this idea: {idea}"
+PICTURE_REQUEST = (
+    "{story}\n\nDescribe a picture of the main scene of this story in one short sentence."
+)
+PORTRAIT = "a portrait of the hero"
+
+
+def whole_sentences(text: str) -> str:
+    """The text up to its last sentence end (a story cut off by the token limit ends cleanly)."""
+    ends = [m.end() for m in re.finditer(r"[.!?…][\"'”’)]*(?=\s|$)", text)]
+    return text[: ends[-1]].strip() if ends else text.strip()
+
+
+def first_sentence(text: str) -> str:
+    match = re.search(r"[.!?…](?=\s|$)", text)
+    return (text[: match.end()] if match else text).strip().strip('"')
+
+
+def speakable(text: str) -> str:
+    """Text for a voice: without markdown marks a model may add."""
+    return re.sub(r"[*#_`>~]+", "", text).strip()
+
+
+class StoryTab:
+    def __init__(self, studio: Studio):
+        self.studio = studio
+
+    async def story(
+        self,
+        idea: str,
+        text_model: str,
+        image_model: str,
+        speech_model: str,
+        words: float,
+        seed: Any,
+        progress=gr.Progress(),  # noqa: B008
+    ) -> AsyncIterator[tuple[str, str, str | None, str | None, str]]:
+        """Idea -> story (streamed) -> picture prompt -> picture -> narration, stage by stage.
+
+        Yields (story, picture prompt, picture file, narration file, stages). A stage that
+        fails (an image model that is not on disk, say) is reported and the others go on.
+        """
+        idea = require_text(idea, "The idea")
+        seed = as_seed(seed)
+        seed = random.SystemRandom().randint(0, MAX_SEED) if seed is None else seed
+        load = self.studio.load_or_raise
+        stages = [f"… writing the story (seed {seed})…"]
+        story, picture_prompt, picture, narration = "", "", None, None
+
+        def state() -> tuple[str, str, str | None, str | None, str]:
+            return story, picture_prompt, picture, narration, "\n\n".join(stages)
+
+        yield state()
+        try:
+            writer = await in_thread(lambda _: load("text", text_model, progress))
+            request = STORY_REQUEST.format(words=as_int(words), idea=idea)
+            # Keep within small models' contexts (SmolLM2 has 8192): about 2 characters a token.
+            context = writer.info().get("context_length") or 4096
+            room = context - (len(STORY_SYSTEM) + len(request)) // 2 - 32
+            stream = writer.stream(
+                request,
+                system_prompt=STORY_SYSTEM,
+                max_new_tokens=max(16, min(int(words * 2), room)),
+                temperature=0.7,
+                top_p=0.9,
+                seed=seed,
+            )
+            async for piece in streamed(stream):
+                story += piece
+                yield state()
+            if stream.result.finish_reason == "length":
+                story = whole_sentences(story)
+            story = story.strip()
+            stages[-1] = f"✓ story: {len(story.split())} word(s) by {stream.result.model}"
+        except genai.GenaiError as error:  # no story, nothing to illustrate or narrate
+            stages[-1] = f"⚠ no story: {error}"
+            yield state()
+            raise gr.Error(str(error), print_exception=False) from error
+
+        prompted = takes_prompt(slot_task("image", image_model or self.studio.defaults["image"]))
+        if prompted:
+            stages.append("… writing a picture prompt…")
+            yield state()
+            try:
+                described = await in_thread(
+                    lambda _: writer(
+                        PICTURE_REQUEST.format(story=(story or idea)[:1200]),
+                        max_new_tokens=min(50, context // 4),
+                        temperature=0.3,
+                        repetition_penalty=1.1,
+                        stop=["\n"],
+                        seed=seed,
+                    )
+                )
+                picture_prompt = first_sentence(described.text) or idea
+                stages[-1] = "… painting the illustration…"
+            except genai.GenaiError as error:  # the idea itself makes a fine picture prompt
+                picture_prompt = idea
+                stages[-1] = f"… painting the illustration from the idea ({error})…"
+        else:
+            picture_prompt = f"{PORTRAIT} (the image model draws without a prompt)"
+            stages.append(f"… painting {PORTRAIT}…")
+        yield state()
+        try:
+            painter = await in_thread(lambda _: load("image", image_model, progress))
+            result, files = await in_thread(
+                lambda cancel: paint(
+                    self.studio,
+                    painter,
+                    picture_prompt,
+                    {"seed": seed},
+                    folder="story",
+                    progress=progress,
+                    cancel=cancel,
+                )
+            )
+            picture = files[0]
+            what = "illustration" if prompted else f"{PORTRAIT}, drawn without a prompt,"
+            stages[-1] = f"✓ {what} by {result.model} ({image_caption(result, 0)})"
+        except gr.Error as error:
+            stages[-1] = f"⚠ no illustration: {error.message}"
+            gr.Warning(f"No illustration: {error.message}")
+        except genai.GenaiError as error:
+            stages[-1] = f"⚠ no illustration: {error}"
+            gr.Warning(f"No illustration: {error}")
+        stages.append("… narrating…")
+        yield state()
+
+        try:
+            narrator = await in_thread(lambda _: load("speech", speech_model, progress))
+            spoken, files = await in_thread(
+                lambda cancel: speak(
+                    self.studio,
+                    narrator,
+                    speakable(story) or idea,
+                    {"seed": seed},
+                    folder="story",
+                    progress=progress,
+                    cancel=cancel,
+                )
+            )
+            narration = next(str(p) for p in files if p.suffix.lower() in (".wav", ".flac"))
+            stages[-1] = f"✓ narration by {spoken.model}: {spoken.duration:.1f} s"
+        except gr.Error as error:
+            stages[-1] = f"⚠ no narration: {error.message}"
+            gr.Warning(f"No narration: {error.message}")
+        except genai.GenaiError as error:
+            stages[-1] = f"⚠ no narration: {error}"
+            gr.Warning(f"No narration: {error}")
+        yield state()
+
+    def build(self, defaults: dict[str, str], limit: dict[str, Any]) -> list[Picker]:
+        gr.Markdown(
+            "One idea in: the text model writes a short story and a picture prompt, the "
+            "image model illustrates it (a model that draws without a prompt gives a portrait "
+            "of the hero), the speech model reads it aloud."
+        )
+        pickers = []
+        with gr.Row():
+            for slot, label in (
+                ("text", "Writer"),
+                ("image", "Illustrator"),
+                ("speech", "Narrator"),
+            ):
+                with gr.Column():
+                    dropdown, load = model_picker(
+                        slot, defaults[slot], label=label, elem_id=f"story-{slot}"
+                    )
+                    status = gr.Markdown(elem_id=f"story-{slot}-status")
+                pickers.append(Picker(slot, dropdown, load, status))
+        with gr.Row():
+            idea = gr.Textbox(
+                label="Idea",
+                scale=4,
+                elem_id="story-idea",
+                placeholder="a robot who learns to paint",
+            )
+            words = gr.Slider(20, 300, value=120, step=10, label="Words (about)", scale=2)
+        seed = seed_box("story-seed")
+        with gr.Row():
+            go = gr.Button("Tell the story", variant="primary", elem_id="story-generate")
+            stop = stop_button("story-stop")
+        gr.Examples(
+            [["a robot who learns to paint"], ["a lighthouse keeper and a lost whale"]],
+            inputs=[idea],
+            cache_examples=False,
+        )
+        stages = gr.Markdown(elem_id="story-stages")
+        with gr.Row():
+            with gr.Column(scale=3):
+                text = gr.Textbox(label="Story", lines=12, interactive=False, elem_id="story-text")
+                narration = gr.Audio(
+                    label="Narration", type="filepath", interactive=False, elem_id="story-audio"
+                )
+            with gr.Column(scale=2):
+                picture = gr.Image(
+                    label="Illustration",
+                    type="filepath",
+                    height=360,
+                    format="png",
+                    interactive=False,
+                    elem_id="story-image",
+                )
+                picture_prompt = gr.Textbox(
+                    label="Picture prompt (written by the text model)",
+                    interactive=False,
+                    elem_id="story-picture-prompt",
+                )
+        event = go.click(
+            self.story,
+            [idea, *(p.dropdown for p in pickers), words, seed],
+            [text, picture_prompt, picture, narration, stages],
+            api_name="story",
+            concurrency_id="story",
+            **limit,
+        )
+        for p in pickers:
+            event.then(status_of(p.slot), p.dropdown, p.status, **PRIVATE)
+        stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
+        return pickers

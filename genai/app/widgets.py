@@ -1,0 +1,128 @@
+"""Controls the tabs share: a model picker, a seed box, and a control built from a parameter.
+
+``control(modality, fallback)`` builds a slider, number box, dropdown, checkbox or text box
+from the modality's parameter spec (``genai.specs.<modality>``: bounds, default, help) when
+it declares the parameter, else from the tab's own ``fallback`` Param, so the app follows
+the specs as they grow without listing any bound twice.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import gradio as gr
+
+from ..params import Param, ParamSpec
+from .callbacks import MAX_SEED
+from .models import SLOTS, model_choices
+
+
+def spec_param(modality: str, name: str) -> Param | None:
+    """The parameter ``name`` as a spec in ``genai.specs.<modality>`` declares it, if one does."""
+    try:
+        module = importlib.import_module(f"genai.specs.{modality}")
+    except ModuleNotFoundError:
+        return None
+    for value in vars(module).values():
+        if isinstance(value, ParamSpec) and name in value:
+            return value[name]
+    return None
+
+
+def merged(modality: str, fallback: Param) -> Param:
+    """The spec's parameter, with the fallback's bounds, default and help where it has none."""
+    found = spec_param(modality, fallback.name)
+    if found is None:
+        return fallback
+    return replace(
+        found,
+        default=fallback.default if found.default is None else found.default,
+        low=fallback.low if found.low is None else found.low,
+        high=fallback.high if found.high is None else found.high,
+        help=found.help or fallback.help,
+    )
+
+
+def control(modality: str, fallback: Param, *, value: Any = None, **look: Any) -> gr.Component:
+    """A control for one parameter. ``look`` passes to the component (label, info, step,
+    elem_id, minimum for a "0: the model's default" slider...); ``value`` overrides the default."""
+    param = merged(modality, fallback)
+    value = param.default if value is None else value
+    options: dict[str, Any] = {
+        "label": param.name.replace("_", " ").capitalize(),
+        "info": param.help or None,
+        **look,
+    }
+    if param.choices is not None:
+        return gr.Dropdown(choices=list(param.choices), value=value, **options)
+    if param.type is bool:
+        return gr.Checkbox(value=bool(value), **options)
+    if param.type in (int, float):
+        bounds = {"minimum": param.low, "maximum": param.high}
+        bounds.update({k: look[k] for k in ("minimum", "maximum") if k in look})
+        options.update(bounds)
+        if bounds["minimum"] is not None and bounds["maximum"] is not None:
+            options.setdefault("step", 1 if param.type is int else 0.05)
+            return gr.Slider(value=value, **options)
+        options.pop("step", None)
+        return gr.Number(value=value, precision=0 if param.type is int else None, **options)
+    return gr.Textbox(value=value, **options)
+
+
+@dataclass
+class Picker:
+    """A model picker on the page: its slot, dropdown, Load button, status line, the API
+    name of its Load event (None: not in the API), and what to refresh once it loaded."""
+
+    slot: str
+    dropdown: gr.Dropdown
+    load: gr.Button
+    status: gr.Markdown
+    api_name: str | None = None
+    after_load: Callable[[str], Any] | None = None
+    after_load_output: gr.Component | None = None
+
+
+def model_picker(
+    slot: str, default: str, *, label: str | None = None, elem_id: str | None = None
+) -> tuple[gr.Dropdown, gr.Button]:
+    """A model dropdown (catalog choices, any hub id or path typed in) with a Load button."""
+    load = gr.Button("Load now", size="sm", elem_id=f"{elem_id or slot}-load")
+    picker = gr.Dropdown(
+        choices=model_choices(slot, default),
+        value=default,
+        label=label or SLOTS[slot].label,
+        info="from the catalog, or type a hub id or a local path",
+        allow_custom_value=True,
+        elem_id=f"{elem_id or slot}-model",
+        buttons=[load],
+    )
+    return picker, load
+
+
+def seed_box(elem_id: str) -> gr.Number:
+    """A seed field (-1: random) with a button that draws one, in the browser."""
+    dice = gr.Button("Random seed", size="sm")
+    seed = gr.Number(
+        label="Seed",
+        value=-1,
+        precision=0,
+        minimum=-1,
+        maximum=MAX_SEED,
+        info="-1: a new random seed every time; the same seed gives the same result",
+        elem_id=elem_id,
+        buttons=[dice],
+    )
+    dice.click(None, None, seed, js=f"() => Math.floor(Math.random() * {MAX_SEED})", queue=False)
+    return seed
+
+
+def stop_button(elem_id: str) -> gr.Button:
+    return gr.Button("Stop", variant="stop", size="sm", elem_id=elem_id)
+
+
+# Events that only refresh the page: not in the API, never queued behind a long job.
+PRIVATE = {"api_visibility": "private", "concurrency_limit": None, "show_progress": "hidden"}
