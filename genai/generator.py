@@ -23,6 +23,9 @@ class Generator:
     call_spec: ClassVar[ParamSpec] = ParamSpec("")
     load_option_names: ClassVar[tuple[str, ...]] = ()
     engine: str = "transformers"
+    # False for models that make their output without a prompt (a face GAN, DDPM): front ends
+    # hide the prompt box and say so, results record that the prompt was not used.
+    takes_prompt: ClassVar[bool] = True
 
     def __init__(
         self, source: Source, family: str, task: str, placement: Placement, **options: Any

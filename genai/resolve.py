@@ -93,8 +93,14 @@ def resolve(name: object, task: str | None = None) -> Resolved:
     except ModelNotAvailableError as error:
         if entry is None or not entry.offline_fallback:
             return Resolved(name, None, None, wanted, None, False, str(error), error)
-        fallback = resolve(get_entry(entry.offline_fallback).alias, task)
-        if not fallback.available:
+        # The stand-in does the same modality, perhaps another task (an unconditional face
+        # model standing in for a text-to-image one): it is resolved for its own main task.
+        fallback = resolve(get_entry(entry.offline_fallback).alias)
+        same_modality = wanted is None or (
+            fallback.task is not None
+            and MODALITY_OF_TASK[fallback.task] == MODALITY_OF_TASK[wanted]
+        )
+        if not fallback.available or not same_modality:
             return Resolved(name, None, None, wanted, None, False, str(error), error)
         return replace(
             fallback,
