@@ -20,12 +20,15 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .. import audio_dsp
+import numpy as np
+
+from .. import audio_dsp, audio_text
 from ..device import oom_guard
 from ..errors import GenerationCancelled, InputTooLongError, InvalidParameterError
 from ..generator import Generator
-from ..seeding import resolve_seed, seeded
-from ..specs.audio import AUDIO
+from ..params import check_prompt
+from ..seeding import derive_seed, resolve_seed, seeded
+from ..specs.audio import AUDIO, SPEECH
 
 
 class AudioGenerator(Generator):
@@ -82,11 +85,26 @@ class AudioGenerator(Generator):
 
     # --- run -----------------------------------------------------------------------------------
 
-    def seeded_unit(self, seed: int):
-        """Seed one short unit of work (never a whole job) when the library uses torch's global RNG."""
+    @contextlib.contextmanager
+    def seeded_unit(self, seed: int) -> Iterator[None]:
+        """Seed one short unit of work (never a whole job) when the library uses torch's global RNG.
+
+        Libraries also draw from numpy's and Python's global generators where it changes
+        nothing (VITS' encoder draws a LayerDrop number even in eval mode): their states are
+        put back too, so the caller's are as they were.
+        """
         if not self.uses_global_rng:
-            return contextlib.nullcontext()
-        return seeded(seed, self.placement.device)
+            yield
+            return
+        import random
+
+        with seeded(seed, self.placement.device):
+            states = random.getstate(), np.random.get_state()
+            try:
+                yield
+            finally:
+                random.setstate(states[0])
+                np.random.set_state(states[1])
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
@@ -177,4 +195,91 @@ def _describe(value: Any) -> Any:
     return value
 
 
-__all__ = ["AudioGenerator", "report", "stop_if_cancelled"]
+class SpeechBase(AudioGenerator):
+    """What every text-to-speech backend shares: pieces of text in, one joined waveform out.
+
+    Long text is split at sentence ends (long sentences at commas) and each piece spoken
+    with a seed of its own (derived from the call's seed), under ``seeded_unit``: the
+    global RNG lock, where one is needed, is held for one sentence, never the whole text.
+    Text longer than ``max_text_chars`` is refused before any work; ``cancel`` is checked
+    before each sentence.
+    """
+
+    call_spec = SPEECH
+    load_option_names = ("max_text_chars",)
+    max_chars = 300  # longest piece of text the model says in one go (characters)
+    pause = 0.2  # seconds between pieces, unless the call says
+    speed_supported = False
+
+    def __call__(self, text: str, **parameters: Any):
+        """Speak ``text``; long text is split at sentence ends and the pieces joined.
+
+        Keywords: ``seed``, ``voice`` (or ``speaker``), ``speed`` (1.0 = normal, where the
+        model supports it), ``pause`` (seconds between sentences), ``progress(done, total)``
+        (sentences), ``cancel`` (a threading.Event: set, the job stops before the next
+        sentence with GenerationCancelled), and ``sample_rate``, ``normalize`` (LUFS),
+        ``fade_in``, ``fade_out``, ``trim``.
+        """
+        check_prompt(text, "text")
+        settings = self._settings(parameters)
+        limit = settings["max_text_chars"]
+        if len(text) > limit:
+            raise InputTooLongError(
+                f"text is {len(text)} characters long, above the {limit} {self.name} takes in "
+                f"one call; split it, or load the model with max_text_chars=... to allow more"
+            )
+        speed = settings["speed"]
+        if speed != 1.0 and not self.speed_supported:
+            raise InvalidParameterError(
+                f"speed={speed}: {self.family} models speak at one speed; leave speed=1.0"
+            )
+        if settings["pause"] is None:
+            settings["pause"] = self.pause
+        self._check_text(text)
+        pieces = [p for p in audio_text.split_text(text, self.max_chars) if self._has_speech(p)]
+        if not pieces:
+            raise InvalidParameterError(
+                f"text={text!r} has nothing {self.name} can say (no letters or digits)"
+            )
+        voice = self._prepare_voice(settings["voice"])
+        progress, cancel = settings["progress"], settings["cancel"]
+        started = time.perf_counter()
+        clips = []
+        with self.running():
+            for index, piece in enumerate(pieces):
+                stop_if_cancelled(cancel, index, len(pieces))
+                # Each piece has a seed of its own, so it sounds the same wherever it stands.
+                piece_seed = derive_seed(settings["seed"], f"piece {index}")
+                with self.seeded_unit(piece_seed):
+                    clip = self._speak(piece, voice, speed, piece_seed)
+                clips.append(audio_dsp.as_waveform(clip))
+                report(progress, index + 1, len(pieces))
+        waveform = audio_dsp.join(clips, self.sample_rate, settings["pause"])
+        return self._result(
+            waveform, self.sample_rate, prompt=text, settings=settings, started=started
+        )
+
+    @property
+    def voices(self) -> list[str]:
+        """Named voices for ``voice=`` (empty when the model has one voice or takes other values)."""
+        return []
+
+    def _has_speech(self, piece: str) -> bool:
+        return any(c.isalnum() for c in piece)
+
+    def _check_text(self, text: str) -> None:
+        """Refuse text in a script the voice cannot say (subclasses say which letters they know)."""
+
+    def _prepare_voice(self, voice: Any) -> Any:
+        """Check and load the voice once per call (a preset, a speaker id, an x-vector)."""
+        if voice is not None:
+            raise InvalidParameterError(
+                f"voice={voice!r}: {self.name} has a single voice; leave voice unset"
+            )
+        return None
+
+    def _speak(self, text: str, voice: Any, speed: float, seed: int) -> Any:
+        raise NotImplementedError
+
+
+__all__ = ["AudioGenerator", "SpeechBase", "report", "stop_if_cancelled"]
