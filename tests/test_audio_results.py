@@ -106,12 +106,29 @@ def test_other_suffixes_are_refused(tmp_path):
         make_result().save(tmp_path / "speech.mp3")
 
 
-def test_saving_replaces_a_file_whole(tmp_path):
+def test_saving_refuses_to_replace_then_replaces_a_file_whole_when_asked(tmp_path):
+    from genai.errors import OutputPathError
+
     path = tmp_path / "speech.wav"
     make_result(waveform=sine(440.0, 2.0, RATE)).save(path)
-    make_result().save(path)
+    with pytest.raises(OutputPathError, match="speech.wav exists"):
+        make_result().save(path)
+    path.unlink()
+    with pytest.raises(OutputPathError, match="speech.json exists"):
+        make_result().save(path)  # the sidecar record is not replaced silently either
+    assert not path.exists()
+    make_result().save(path, overwrite=True)
     assert read_audio(path)[0].shape == (1, RATE // 2)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_save_files_and_summary_for_batch(tmp_path):
+    result = make_result()
+    files = result.save_files(tmp_path / "job-1")
+    assert [f.name for f in files] == ["job-1.wav", "job-1.json"]
+    assert all(f.is_file() for f in files)
+    assert result.save_files(tmp_path / "job-1", suffix=".flac")[0].name == "job-1.flac"
+    assert result.summary() == {"duration": 0.5, "sample_rate": RATE}
 
 
 def test_bytes_and_spectrogram_for_the_web_app():

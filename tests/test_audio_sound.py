@@ -75,7 +75,7 @@ def test_catalog_style_defaults_apply(audioldm):
         ({"guidance_scale": -3}, "guidance_scale"),
         ({"negative_prompt": 7}, "negative_prompt"),
         ({"sample_rate": -16000}, "sample_rate"),
-        ({"speed": 2}, "does not take speed"),
+        ({"speed": 2}, "unknown parameter 'speed'"),
     ],
 )
 def test_bad_input_is_refused(audioldm, parameters, message):

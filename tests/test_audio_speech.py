@@ -1,4 +1,4 @@
-"""genai.backends.speech: VITS, SpeechT5 + HiFi-GAN and Bark, on tiny random models loaded from folders."""
+"""genai.backends.vits, speecht5, bark: VITS, SpeechT5 + HiFi-GAN and Bark, on tiny random models loaded from folders."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import torch
 
 import genai
 from genai import InvalidParameterError
-from genai.backends.speech import BarkSpeech, SpeechGenerator, SpeechT5Speech, VitsSpeech
+from genai.backends.audio import SpeechBase
+from genai.backends.bark import BarkGenerator
+from genai.backends.speecht5 import SpeechT5Generator
+from genai.backends.vits import VitsGenerator
 from genai.results.audio import AudioResult
 from genai.testing.audio import (
     BARK_PRESETS,
@@ -51,7 +54,7 @@ def bark(tmp_path_factory):
 
 
 def test_vits_loads_from_a_folder_and_speaks(vits):
-    assert isinstance(vits, VitsSpeech) and isinstance(vits, SpeechGenerator)
+    assert isinstance(vits, VitsGenerator) and isinstance(vits, SpeechBase)
     assert vits.task == "text-to-speech" and vits.sample_rate == 16_000
     result = vits("Hello there, how are you?", seed=3)
     assert isinstance(result, AudioResult)
@@ -59,7 +62,7 @@ def test_vits_loads_from_a_folder_and_speaks(vits):
     assert result.channels == 1 and result.num_samples > 0
     assert result.duration == pytest.approx(result.num_samples / 16_000)
     assert result.seed == 3 and result.prompt == "Hello there, how are you?"
-    assert result.timings["generate"] > 0
+    assert result.timings["generate_s"] > 0
     assert vits.info()["sample_rate"] == 16_000 and vits.voices == []
 
 
@@ -130,8 +133,10 @@ def test_load_options_become_defaults(tmp_path):
     generator = genai.load(str(folder), sample_rate=22_050)
     assert generator("Hello.", seed=1).sample_rate == 22_050
     assert generator("Hello.", seed=1, sample_rate=8_000).sample_rate == 8_000
-    with pytest.raises(InvalidParameterError, match="unknown option"):
+    with pytest.raises(InvalidParameterError, match="unknown parameter 'loudness'"):
         genai.load(str(folder), loudness=3)
+    with pytest.raises(InvalidParameterError, match="did you mean speed"):
+        genai.load(str(folder), sped=1.2)
     with pytest.raises(InvalidParameterError, match="sample_rate"):
         genai.load(str(folder), sample_rate=0)
 
@@ -149,7 +154,9 @@ def test_load_options_become_defaults(tmp_path):
         ("Hello.", {"speed": 10}, "speed"),
         ("Hello.", {"sample_rate": 0}, "sample_rate"),
         ("Hello.", {"sample_rate": -1}, "sample_rate"),
-        ("Hello.", {"duration": 3.0}, "does not take duration"),
+        ("Hello.", {"duration": 3.0}, "unknown parameter 'duration'"),
+        ("Hello.", {"sped": 1.2}, "did you mean speed"),
+        ("x\ud800y", {}, "lone surrogate"),
         ("Hello.", {"seed": -1}, "seed"),
         ("Hello.", {"voice": 1, "speaker": 2}, "not both"),
         ("Hello.", {"progress": 3}, "progress"),
@@ -176,7 +183,7 @@ def test_multi_speaker_vits_takes_a_speaker_number(tmp_path):
 
 
 def test_speecht5_speaks_with_the_default_voice_and_its_vocoder(speecht5):
-    assert isinstance(speecht5, SpeechT5Speech)
+    assert isinstance(speecht5, SpeechT5Generator)
     assert speecht5.vocoder is not None and speecht5.sample_rate == 16_000
     result = speecht5("Hello there.", seed=4)
     assert result.sample_rate == 16_000 and result.num_samples > 0
@@ -233,7 +240,7 @@ def test_speecht5_vocoder_can_be_named_at_load(tmp_path):
 
 
 def test_bark_speaks_with_a_preset_and_same_seed_same_audio(bark):
-    assert isinstance(bark, BarkSpeech)
+    assert isinstance(bark, BarkGenerator)
     assert bark.voices == sorted(BARK_PRESETS) and bark.sample_rate == 24_000
     first = bark("Hello there.", seed=7, voice="v2/en_speaker_1")
     second = bark("Hello there.", seed=7, voice="v2/en_speaker_1")

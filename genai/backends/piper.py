@@ -11,15 +11,16 @@ never sounds the same twice. genai loads the graph with each such node replaced 
 slice of a graph input (``Shape -> ReduceProd -> Slice -> Reshape``, same shape and
 dtype as before) and feeds that input with normal noise from a numpy generator seeded per
 call: same seed, same audio, at the cost of drawing the noise in numpy. Each noise size is
-also a graph output, so genai learns how much noise the voice needs and draws little more. The edit is made
-on the serialized protobuf (a few dozen lines below), so the ``onnx`` package is not needed.
+also a graph output, so genai learns how much noise the voice needs and draws little more
+(the graph edit is in genai.backends.piper_graph). The noise comes from numpy generators of
+each sentence's own, so no process-wide lock is ever taken.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import struct
+import os
 import unicodedata
 import zlib
 from collections.abc import Iterator
@@ -28,27 +29,27 @@ from typing import Any
 
 import numpy as np
 
-from .. import audio_dsp
+from .. import audio_dsp, audio_text
 from ..errors import InvalidParameterError, ModelNotAvailableError, UnsupportedModelError, require
-from .speech import SpeechBase
+from ..params import check_int
+from .audio import SpeechBase
+from .piper_graph import NOISE_INPUT, SIZE_OUTPUT, seedable_graph
 
 logger = logging.getLogger("genai.audio")
 
-_RANDOM_OPS = {"RandomNormalLike"}
-_UNSEEDABLE_OPS = {"RandomNormal", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli"}
-_NOISE_INPUT = "genai_noise_{}"
-_SIZE_OUTPUT = "genai_noise_{}_size"
 # Noise values per phoneme id offered before a voice has reported its needs: 192 latent
 # channels times 12 frames (about 0.14 s) per id, twice what speech at normal speed takes.
 _NOISE_PER_ID = 192 * 12
-_ZERO = "genai_zero_i64"
 
 
 class PiperGenerator(SpeechBase):
     """A Piper voice (ONNX VITS); ``speed`` sets its length scale, ``voice`` picks a speaker of multi-speaker voices."""
 
+    engine = "onnxruntime"
     max_chars = 400
     speed_supported = True
+    uses_global_rng = False  # noise comes from numpy generators seeded per sentence
+    load_option_names = (*SpeechBase.load_option_names, "threads")  # onnxruntime's intra-op
 
     def _load(self) -> None:
         require("piper", "piper")
@@ -74,15 +75,16 @@ class PiperGenerator(SpeechBase):
                 ("CUDAExecutionProvider", {"device_id": int(self.placement.device.split(":")[-1])}),
             )
         options = onnxruntime.SessionOptions()
-        options.log_severity_level = (
-            4  # failures still raise; a too-short noise input is retried quietly
-        )
+        options.log_severity_level = 4  # failures still raise; a short noise offer is retried
+        # Half the cores by default, so a long speech job leaves room for other requests.
+        threads = self.options.get("threads") or max(1, (os.cpu_count() or 2) // 2)
+        options.intra_op_num_threads = check_int("threads", threads, low=1, high=1024)
         session = onnxruntime.InferenceSession(graph, options, providers=providers)
         self.voice = PiperVoice(session=session, config=PiperConfig.from_dict(self.config_dict))
         self._input_names = {i.name for i in session.get_inputs()}
         # The audio, then how many noise values each noise tensor took (see seedable_graph).
         self._outputs = [session.get_outputs()[0].name] + [
-            _SIZE_OUTPUT.format(k) for k in range(len(self.noise_ops))
+            SIZE_OUTPUT.format(k) for k in range(len(self.noise_ops))
         ]
         # Noise values used per phoneme id (at speed 1), per noise tensor, once a run has said.
         self._noise_per_id: list[float | None] = [None] * len(self.noise_ops)
@@ -108,16 +110,16 @@ class PiperGenerator(SpeechBase):
 
         config = self.voice.config
         language = self.config_dict.get("language", {}).get("name_english") or self.language
-        scripts = audio_dsp.scripts_for_language(self.language)
+        scripts = audio_text.scripts_for_language(self.language)
 
         def known(char: str) -> bool:
             if config.phoneme_type == PhonemeType.TEXT:  # the letters are the phonemes
                 return all(p in config.phoneme_id_map for p in unicodedata.normalize("NFD", char))
             # espeak reads out any character by its name ("Chinese letter"), so ask for the
             # voice language's script rather than what espeak can pronounce.
-            return audio_dsp.script_of(char) in scripts
+            return audio_text.script_of(char) in scripts
 
-        audio_dsp.check_speakable(text, known, model=self.name, language=language)
+        audio_text.check_speakable(text, known, model=self.name, language=language)
 
     def _prepare_voice(self, voice: Any) -> int | None:
         config = self.voice.config
@@ -188,7 +190,7 @@ class PiperGenerator(SpeechBase):
             for k, (mean, scale) in enumerate(self.noise_ops):
                 # Draws are sequential, so the first n values do not depend on the size offered.
                 rng = np.random.default_rng([seed, k, key])
-                feed[_NOISE_INPUT.format(k)] = (
+                feed[NOISE_INPUT.format(k)] = (
                     rng.standard_normal(sizes[k], dtype=np.float32) * scale + mean
                 )
             try:
@@ -232,180 +234,3 @@ def _voice_files(location: str, name: str) -> tuple[Path, Path]:
             f"{'the .onnx file' if not path.is_file() else config.name}"
         )
     return path, config
-
-
-# --- editing the ONNX protobuf -------------------------------------------------------------------
-# Wire format: each field is a varint key (number << 3 | wire type) and a value; type 2 is
-# length-delimited (strings, bytes, nested messages). Fields used: ModelProto.graph = 7;
-# GraphProto.node = 1, .initializer = 5, .input = 11, .output = 12; NodeProto.input = 1, .output = 2,
-# .name = 3, .op_type = 4, .attribute = 5; AttributeProto.name = 1, .f = 2, .i = 3, .type = 20.
-
-
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return result, pos
-
-
-def _fields(data: bytes) -> Iterator[tuple[int, int, Any, bytes]]:
-    """(field number, wire type, value, raw bytes of the whole field) for each field of a message."""
-    pos = 0
-    while pos < len(data):
-        start = pos
-        key, pos = _read_varint(data, pos)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _read_varint(data, pos)
-        elif wire == 1:
-            value, pos = data[pos : pos + 8], pos + 8
-        elif wire == 5:
-            value, pos = data[pos : pos + 4], pos + 4
-        elif wire == 2:
-            length, pos = _read_varint(data, pos)
-            value, pos = data[pos : pos + length], pos + length
-        else:
-            raise ValueError(f"unsupported protobuf wire type {wire}")
-        yield number, wire, value, data[start:pos]
-
-
-def _varint(value: int) -> bytes:
-    value &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _ld(number: int, payload: bytes | str) -> bytes:
-    payload = payload.encode() if isinstance(payload, str) else payload
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _node(
-    op_type: str, inputs: list[str], outputs: list[str], name: str, attributes: bytes = b""
-) -> bytes:
-    body = b"".join(_ld(1, i) for i in inputs) + b"".join(_ld(2, o) for o in outputs)
-    return _ld(1, body + _ld(3, name) + _ld(4, op_type) + attributes)
-
-
-def _int_attribute(name: str, value: int) -> bytes:
-    return _ld(5, _ld(1, name) + _varint(3 << 3) + _varint(value) + _varint(20 << 3) + _varint(2))
-
-
-def _noise_input(name: str) -> bytes:
-    """ValueInfoProto: a float tensor of one dimension of any length."""
-    dimension = _ld(1, _ld(2, "n"))  # TensorShapeProto.dim { dim_param: "n" }
-    tensor_type = _varint(1 << 3) + _varint(1) + _ld(2, dimension)  # elem_type FLOAT, shape
-    return _ld(11, _ld(1, name) + _ld(2, _ld(1, tensor_type)))
-
-
-def _size_output(name: str) -> bytes:
-    """ValueInfoProto in GraphProto.output: an int64 tensor of shape [1]."""
-    dimension = _ld(1, _varint(1 << 3) + _varint(1))  # TensorShapeProto.dim { dim_value: 1 }
-    tensor_type = _varint(1 << 3) + _varint(7) + _ld(2, dimension)  # elem_type INT64, shape
-    return _ld(12, _ld(1, name) + _ld(2, _ld(1, tensor_type)))
-
-
-def _zero_initializer() -> bytes:
-    """TensorProto: int64 [0]."""
-    return _ld(
-        5,
-        _varint(1 << 3)
-        + _varint(1)
-        + _varint(2 << 3)
-        + _varint(7)
-        + _ld(7, _varint(0))
-        + _ld(8, _ZERO),
-    )
-
-
-def _random_node(body: bytes) -> tuple[str, str, float, float, int] | None:
-    """(input, output, mean, scale, dtype) of a RandomNormalLike node, else None."""
-    inputs, outputs, op_type, mean, scale, dtype = [], [], "", 0.0, 1.0, 1
-    for number, _, value, _ in _fields(body):
-        if number == 1:
-            inputs.append(value.decode())
-        elif number == 2:
-            outputs.append(value.decode())
-        elif number == 4:
-            op_type = value.decode()
-        elif number == 5:
-            attribute = {n: v for n, _, v, _ in _fields(value)}
-            key = attribute.get(1, b"").decode()
-            if key == "mean":
-                mean = struct.unpack("<f", attribute[2])[0]
-            elif key == "scale":
-                scale = struct.unpack("<f", attribute[2])[0]
-            elif key == "dtype":
-                dtype = attribute.get(3, 1)
-    if op_type in _UNSEEDABLE_OPS:
-        raise _Unseedable(op_type)
-    if op_type not in _RANDOM_OPS:
-        return None
-    if dtype != 1:  # only float noise is fed
-        raise _Unseedable(f"{op_type} of dtype {dtype}")
-    return inputs[0], outputs[0], mean, scale, dtype
-
-
-class _Unseedable(Exception):
-    pass
-
-
-def seedable_graph(model: bytes) -> tuple[bytes, list[tuple[float, float]]]:
-    """The model with each RandomNormalLike fed from an input ``genai_noise_<k>``; and (mean, scale) per k.
-
-    A graph with other random ops comes back unchanged, with an empty list.
-    """
-    try:
-        return _rewrite(model)
-    except _Unseedable as reason:
-        logger.info("voice graph has %s: left as it is", reason)
-        return model, []
-
-
-def _rewrite(model: bytes) -> tuple[bytes, list[tuple[float, float]]]:
-    out = bytearray()
-    noise: list[tuple[float, float]] = []
-    for number, _, value, raw in _fields(model):
-        if number != 7:
-            out += raw
-            continue
-        graph = bytearray()
-        for g_number, _, g_value, g_raw in _fields(value):
-            found = _random_node(g_value) if g_number == 1 else None
-            if found is None:
-                graph += g_raw
-                continue
-            source, target, mean, scale, _ = found
-            k = len(noise)
-            shape, flat = f"genai_noise_{k}_shape", f"genai_noise_{k}_flat"
-            size = _SIZE_OUTPUT.format(k)
-            graph += _node("Shape", [source], [shape], f"genai_noise_{k}/Shape")
-            graph += _node(
-                "ReduceProd",
-                [shape],
-                [size],
-                f"genai_noise_{k}/ReduceProd",
-                _int_attribute("keepdims", 1),
-            )
-            graph += _node(
-                "Slice", [_NOISE_INPUT.format(k), _ZERO, size], [flat], f"genai_noise_{k}/Slice"
-            )
-            graph += _node("Reshape", [flat, shape], [target], f"genai_noise_{k}/Reshape")
-            noise.append((mean, scale))
-        if noise:
-            graph += _zero_initializer()
-            graph += b"".join(_noise_input(_NOISE_INPUT.format(k)) for k in range(len(noise)))
-            graph += b"".join(_size_output(_SIZE_OUTPUT.format(k)) for k in range(len(noise)))
-        out += _ld(7, bytes(graph))
-    return bytes(out), noise

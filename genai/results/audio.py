@@ -14,34 +14,18 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ..errors import InvalidParameterError
-from .base import Result, atomic_write_bytes, to_jsonable
+from .base import Result, atomic_write_bytes, check_output_path, to_jsonable
 
 if TYPE_CHECKING:
     from PIL import Image
 
 FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 DEFAULT_SUBTYPE = "PCM_16"  # what every player reads; pass subtype="FLOAT" to keep full precision
-
-# Call arguments a record may hand back to the generator, besides prompt and seed.
-_CALL_KEYS = (
-    "voice",
-    "speed",
-    "duration",
-    "num_inference_steps",
-    "guidance_scale",
-    "negative_prompt",
-    "sample_rate",
-    "normalize",
-    "fade_in",
-    "fade_out",
-    "trim",
-    "pause",
-)
 
 
 @dataclass
@@ -54,6 +38,12 @@ class AudioResult(Result):
     # Where it ran: samples can differ slightly between devices and precisions.
     device: str | None = None
     dtype: str | None = None
+    # A model that writes notes (PerformanceRNN) keeps them as a Standard MIDI File, saved
+    # beside the audio as .mid, and says what turned them into sound.
+    midi: bytes | None = None
+    renderer: str | None = None
+
+    default_suffix: ClassVar[str] = ".wav"
 
     def __post_init__(self) -> None:
         from ..audio_dsp import as_waveform
@@ -102,15 +92,15 @@ class AudioResult(Result):
                 "dtype": self.dtype,
             }
         )
+        if self.midi is not None:
+            record["renderer"] = self.renderer
         record["call"] = to_jsonable(self.call_arguments())
         return record
 
     def call_arguments(self) -> dict[str, Any]:
         """Keyword arguments that make this audio again: ``generator(**result.call_arguments())``."""
         arguments: dict[str, Any] = {"prompt": self.prompt, "seed": self.seed}
-        arguments.update(
-            {k: self.parameters[k] for k in _CALL_KEYS if self.parameters.get(k) is not None}
-        )
+        arguments.update({k: v for k, v in self.parameters.items() if v is not None})
         return arguments
 
     # --- files -----------------------------------------------------------------------------
@@ -150,11 +140,14 @@ class AudioResult(Result):
         *,
         metadata: bool = True,
         subtype: str = DEFAULT_SUBTYPE,
+        overwrite: bool = False,
     ) -> Path:
-        """Write the audio as ``.wav`` or ``.flac`` (by suffix) and, unless ``metadata=False``, a JSON record beside it.
+        """Write the audio as ``.wav`` or ``.flac`` (by suffix), a JSON record beside it (unless
+        ``metadata=False``) and, when the result holds notes, the ``.mid`` file beside it.
 
-        ``path`` may be a folder: the file is then ``00001-<seed>.wav``, numbered after those there.
-        The write is atomic: a reader never sees a half-written file.
+        ``path`` may be a folder: the file is then ``00001-<seed>.wav``, numbered after those
+        there. An existing file (the audio, its .json or .mid) is never replaced unless
+        ``overwrite=True``: OutputPathError names it. Each write is atomic.
         """
         path = Path(path).expanduser()
         if path.is_dir() or not path.suffix:
@@ -162,12 +155,59 @@ class AudioResult(Result):
         format = FORMATS.get(path.suffix.lower())
         if format is None:
             raise InvalidParameterError(
-                f"path={str(path)!r}: audio is saved as WAV or FLAC; give a .wav or .flac file name or a folder"
+                f"path={str(path)!r}: audio is saved as WAV or FLAC; give a .wav or .flac file "
+                "name or a folder"
             )
+        for target in self._files_for(path, metadata):
+            check_output_path(target, overwrite=overwrite)
         atomic_write_bytes(path, self.to_bytes(format, subtype=subtype, metadata=metadata))
+        if self.midi is not None:
+            atomic_write_bytes(path.with_suffix(".mid"), self.midi)
         if metadata:
             self.save_metadata(path.with_suffix(".json"))
         return path
+
+    def _files_for(self, path: Path, metadata: bool) -> list[Path]:
+        files = [path]
+        if self.midi is not None:
+            files.append(path.with_suffix(".mid"))
+        if metadata:
+            files.append(path.with_suffix(".json"))
+        return files
+
+    def save_files(self, stem: str | os.PathLike, *, suffix: str | None = None) -> list[Path]:
+        """``stem`` + ``.wav`` (or ``suffix``), its .json record and any .mid; every file written.
+
+        Batch runs call this and keep their own resume logic, so it replaces what is there.
+        """
+        path = Path(f"{stem}{suffix or self.default_suffix}")
+        self.save(path, overwrite=True)
+        return self._files_for(path, True)
+
+    def summary(self) -> dict[str, Any]:
+        facts: dict[str, Any] = {
+            "duration": round(self.duration, 4),
+            "sample_rate": self.sample_rate,
+        }
+        if self.midi is not None:
+            facts["notes"] = len(self.notes())
+        return facts
+
+    def notes(self) -> list:
+        """The notes of ``midi`` (pitch, start, end, velocity), empty when there is none."""
+        from ..backends.midi_render import notes_of
+
+        return notes_of(self.midi) if self.midi is not None else []
+
+    def piano_roll(self, *, width: int = 800, height: int = 264) -> Image.Image:
+        """A picture of the notes over time (one row per piano key), for results with ``midi``."""
+        from ..backends.midi_render import piano_roll
+
+        if self.midi is None:
+            raise InvalidParameterError(
+                f"{self.model} made audio, not notes: there is no piano roll to draw"
+            )
+        return piano_roll(self.notes(), self.duration, width=width, height=height)
 
     def spectrogram(self, *, width: int | None = None, height: int | None = None) -> Image.Image:
         """A mel-spectrogram picture of the audio (PIL image), low pitches at the bottom."""

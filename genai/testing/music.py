@@ -1,0 +1,201 @@
+"""Tiny random-weight music and sound models of the real architectures (MusicGen, AudioLDM,
+PerformanceRNN), saved the way their real weights are stored, for tests and the web app's tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _random_codebooks(codec) -> None:
+    """EnCodec starts its codebooks at zero (they are learned); random ones make codes audible."""
+    import torch
+
+    with torch.no_grad():
+        for layer in codec.quantizer.layers:
+            layer.codebook.embed.normal_()
+            layer.codebook.embed_avg.copy_(layer.codebook.embed)
+
+
+def make_tiny_musicgen(
+    folder: str | Path, *, sampling_rate: int = 32_000, stereo: bool = False
+) -> Path:
+    """MusicGen (T5 text encoder, EnCodec at 50 frames a second, 4-codebook decoder) with its processor."""
+    import torch
+    from transformers import (
+        EncodecConfig,
+        EncodecFeatureExtractor,
+        MusicgenConfig,
+        MusicgenDecoderConfig,
+        MusicgenForConditionalGeneration,
+        MusicgenProcessor,
+        T5Config,
+        T5Tokenizer,
+    )
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    channels = 2 if stereo else 1
+    codebooks = 4 * channels
+    text = T5Config(vocab_size=64, d_model=16, d_ff=16, num_layers=1, num_heads=2, d_kv=8)
+    hop = sampling_rate // 50
+    ratios = [8, 8, hop // 64] if hop % 64 == 0 else [hop]
+    audio = EncodecConfig(
+        hidden_size=8,
+        num_filters=4,
+        num_residual_layers=1,
+        num_lstm_layers=1,
+        upsampling_ratios=ratios,
+        codebook_size=64,
+        codebook_dim=8,
+        sampling_rate=sampling_rate,
+        target_bandwidths=[2.2],
+        audio_channels=1,
+    )
+    decoder = MusicgenDecoderConfig(
+        vocab_size=64,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        ffn_dim=16,
+        num_codebooks=codebooks,
+        max_position_embeddings=512,
+        audio_channels=channels,
+        pad_token_id=64,
+        decoder_start_token_id=64,
+        bos_token_id=64,
+    )
+    torch.manual_seed(0)
+    model = MusicgenForConditionalGeneration(
+        MusicgenConfig(
+            text_encoder=text.to_dict(), audio_encoder=audio.to_dict(), decoder=decoder.to_dict()
+        )
+    ).eval()
+    _random_codebooks(model.audio_encoder)
+    model.generation_config.update(do_sample=True, guidance_scale=3.0, top_k=50, max_length=1500)
+    model.save_pretrained(folder)
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    pieces += [(f"▁{w}", -1.0) for w in "calm piano drum beat lo fi rock jazz".split()]
+    pieces += [(c, -2.0) for c in LETTERS] + [("▁", -3.0)]
+    tokenizer = T5Tokenizer(vocab=pieces, extra_ids=0)
+    feature_extractor = EncodecFeatureExtractor(feature_size=1, sampling_rate=sampling_rate)
+    MusicgenProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer).save_pretrained(
+        folder
+    )
+    return folder
+
+
+def make_tiny_audioldm(folder: str | Path, *, sampling_rate: int = 16_000) -> Path:
+    """An AudioLDM pipeline (CLAP text encoder, UNet, VAE, HiFi-GAN vocoder at 16 samples a frame)."""
+    import torch
+    from diffusers import AudioLDMPipeline, AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+    from tokenizers.pre_tokenizers import ByteLevel
+    from transformers import (
+        ClapTextConfig,
+        ClapTextModelWithProjection,
+        RobertaTokenizer,
+        SpeechT5HifiGan,
+        SpeechT5HifiGanConfig,
+    )
+
+    folder = Path(folder)
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(
+        block_out_channels=(8, 16),
+        layers_per_block=1,
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=(8, 16),
+        class_embed_type="simple_projection",
+        projection_class_embeddings_input_dim=8,
+        class_embeddings_concat=True,
+        norm_num_groups=4,
+        attention_head_dim=2,
+    )
+    scheduler = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=[8, 16],
+        in_channels=1,
+        out_channels=1,
+        down_block_types=["DownEncoderBlock2D"] * 2,
+        up_block_types=["UpDecoderBlock2D"] * 2,
+        latent_channels=4,
+        norm_num_groups=4,
+    )
+    text_encoder = ClapTextModelWithProjection(
+        ClapTextConfig(
+            bos_token_id=0,
+            eos_token_id=2,
+            pad_token_id=1,
+            hidden_size=8,
+            intermediate_size=8,
+            num_attention_heads=2,
+            num_hidden_layers=1,
+            vocab_size=300,
+            projection_dim=8,
+            max_position_embeddings=80,
+        )
+    )
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+    for char in sorted(ByteLevel.alphabet()):
+        vocab.setdefault(char, len(vocab))
+    vocab["<mask>"] = len(vocab)
+    tokenizer = RobertaTokenizer(vocab=vocab, merges=[], model_max_length=77)
+    vocoder = SpeechT5HifiGan(
+        SpeechT5HifiGanConfig(
+            model_in_dim=8,
+            sampling_rate=sampling_rate,
+            upsample_initial_channel=8,
+            upsample_rates=[4, 4],
+            upsample_kernel_sizes=[8, 8],
+            resblock_kernel_sizes=[3],
+            resblock_dilation_sizes=[[1]],
+            normalize_before=False,
+        )
+    )
+    pipe = AudioLDMPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        vocoder=vocoder,
+    )
+    pipe.save_pretrained(folder)
+    return folder
+
+
+def make_tiny_performance_rnn(path: str | Path, *, hidden: int = 16, layers: int = 1) -> Path:
+    """A PerformanceRNN checkpoint ({"model": state_dict}, as coopertunes saves it) with the real
+    240-event vocabulary and 24-number control input, tiny GRU; biased towards time shifts and
+    notes so that random weights still play notes and move time on."""
+    import torch
+
+    from ..backends import midi_render
+    from ..backends.performance_rnn import PerformanceRNN
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    network = PerformanceRNN(midi_render.EVENTS, 24, 32, hidden, layers)
+    with torch.no_grad():
+        network.output_fc.weight.normal_(0.0, 1.0)  # the hidden state (so the controls) matters
+        network.concat_input_fc.weight[:, midi_render.EVENTS + 1 :].normal_(0.0, 3.0)
+        bias = network.output_fc.bias
+        bias.zero_()
+        bias[midi_render.NOTE_ON + 39 : midi_render.NOTE_ON + 52] = 2.0  # around middle C
+        bias[midi_render.NOTE_OFF + 39 : midi_render.NOTE_OFF + 52] = 2.0
+        bias[midi_render.TIME_SHIFT + 10 : midi_render.TIME_SHIFT + 20] = 3.0
+    torch.save({"step": 0, "model": network.state_dict()}, path)
+    return path
