@@ -152,7 +152,7 @@ def _load(name: str, args: argparse.Namespace, call: dict):
             ("tiny_vae", args.tiny_vae),
             ("max_size", args.max_size),
         )
-        if value
+        if value is not None and value is not False
     }
     task = "image-to-image" if call.get("init_image") else None
     return genai.load(name, task=task, device=args.device, dtype=args.dtype, **options)
