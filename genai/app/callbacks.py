@@ -132,11 +132,11 @@ def audio_outputs(result: Any, files: list[Path], started: float) -> dict[str, A
     """What an audio tab shows: the WAV, a mel picture, a piano roll if the result draws one
     (a MIDI-based model), the other files (MIDI, the JSON record) and a summary."""
     sound = next(str(p) for p in files if p.suffix.lower() in (".wav", ".flac"))
-    draw_notes = getattr(result, "piano_roll", None)
+    has_notes = getattr(result, "midi", None) is not None
     return {
         "sound": sound,
         "mel": result.spectrogram(width=800, height=200),
-        "notes": draw_notes() if callable(draw_notes) else None,
+        "notes": result.piano_roll() if has_notes else None,
         "others": [str(p) for p in files if str(p) != sound],
         "summary": (
             f"{result.duration:.1f} s at {result.sample_rate} Hz in "
