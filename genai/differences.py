@@ -37,7 +37,9 @@ def compare_item(item: Any, model: str | None = None):
     compare = {"image": _image, "audio": _audio, "text": _text}[item.modality]
     detail, first = compare(item, result, tolerance, generator, notes)
     status = "identical" if first is None else "differs"
-    return VerifyReport(status, label, item.model, detail=detail, first_difference=first, notes=notes)
+    return VerifyReport(
+        status, label, item.model, detail=detail, first_difference=first, notes=notes
+    )
 
 
 def pull_command(name: str) -> str | None:
@@ -78,7 +80,9 @@ def _digest_check(item: Any, digest: str, what: str, notes: list[str]) -> Differ
 def _mismatch_note(item: Any, file_digest: str, notes: list[str]) -> None:
     expected = item.expected.get("sha256")
     if isinstance(expected, str) and expected != file_digest:
-        notes.append("the file does not match its own record's output digest: edited after it was made")
+        notes.append(
+            "the file does not match its own record's output digest: edited after it was made"
+        )
 
 
 # --- images -----------------------------------------------------------------------------------
@@ -99,7 +103,9 @@ def _image(item, result, tolerance, generator, notes) -> Difference:
 def image_difference(old: Any, new: Any, levels: int = 0) -> Difference:
     """Count the pixels whose channels differ by more than ``levels``; the first one's position."""
     if old.size != new.size:
-        return f"size {old.width}x{old.height} vs {new.width}x{new.height}", {"size": list(new.size)}
+        return f"size {old.width}x{old.height} vs {new.width}x{new.height}", {
+            "size": list(new.size)
+        }
     delta = np.abs(np.asarray(old, dtype=np.int16) - np.asarray(new, dtype=np.int16))
     per_pixel = delta.reshape(old.height, old.width, -1).max(axis=2)
     bad = per_pixel > levels
@@ -126,15 +132,21 @@ def _audio(item, result, tolerance, generator, notes) -> Difference:
     info = sf.info(str(item.original))
     old, _ = sf.read(str(item.original), dtype="float32", always_2d=True)
     buffer = io.BytesIO()  # the new samples as the file stores them (same format and precision)
-    sf.write(buffer, result.waveform.T, int(result.sample_rate), format=info.format, subtype=info.subtype)
+    sf.write(
+        buffer, result.waveform.T, int(result.sample_rate), format=info.format, subtype=info.subtype
+    )
     buffer.seek(0)
     new, _ = sf.read(buffer, dtype="float32", always_2d=True)
     if int(result.sample_rate) != info.samplerate:
-        return f"sample rate {info.samplerate} vs {result.sample_rate}", {"sample_rate": result.sample_rate}
+        return f"sample rate {info.samplerate} vs {result.sample_rate}", {
+            "sample_rate": result.sample_rate
+        }
     return audio_difference(old.T, new.T, info.samplerate, float(tolerance.get("sample_abs", 0.0)))
 
 
-def audio_difference(old: np.ndarray, new: np.ndarray, rate: int, tolerance: float = 0.0) -> Difference:
+def audio_difference(
+    old: np.ndarray, new: np.ndarray, rate: int, tolerance: float = 0.0
+) -> Difference:
     """Count samples (channels, samples) differing by more than ``tolerance``; the first one."""
     if old.shape != new.shape:
         return (
@@ -177,11 +189,14 @@ def text_difference(old: str, new: str, tokenizer: Any = None) -> Difference:
     else:  # an engine without a transformers tokenizer: compare words
         unit, old_units, new_units = "word", old.split(), new.split()
     index = next(
-        (i for i, (a, b) in enumerate(zip(old_units, new_units)) if a != b),
+        (i for i, (a, b) in enumerate(zip(old_units, new_units, strict=False)) if a != b),
         min(len(old_units), len(new_units)),
     )
-    char = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+    char = next(
+        (i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b),
+        min(len(old), len(new)),
+    )
     return (
-        f"differs from {unit} {index} (character {char}): {old[char:char + 20]!r} vs {new[char:char + 20]!r}",
+        f"differs from {unit} {index} (character {char}): {old[char : char + 20]!r} vs {new[char : char + 20]!r}",
         {unit: index, "character": char},
     )

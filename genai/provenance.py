@@ -320,17 +320,9 @@ def build_record(
     return to_jsonable(record)
 
 
-_REQUIRED = {
-    "schema": int,
-    "genai": str,
-    "modality": str,
-    "model": dict,
-    "parameters": dict,
-    "input": dict,
-    "output": dict,
-    "timings": dict,
-    "reproducible": dict,
-}
+# Every key a record must hold, and its JSON type.
+_REQUIRED = dict(schema=int, genai=str, modality=str, model=dict, parameters=dict)
+_REQUIRED.update(input=dict, output=dict, timings=dict, reproducible=dict)
 
 
 def problems(record: Any) -> list[str]:
@@ -358,8 +350,11 @@ def problems(record: Any) -> list[str]:
     shared = [record["model"].get("name"), record["model"].get("source")]
     shared += list(record["model"].get("weights", {}).values())
     shared += [v for v in record["parameters"].values() if isinstance(v, str)]
-    found += [f"{value!r} is a local path: shared records name models by alias, hub id or file name"
-              for value in shared if is_local_path(value)]
+    found += [
+        f"{value!r} is a local path: shared records name models by alias, hub id or file name"
+        for value in shared
+        if is_local_path(value)
+    ]
     return found
 
 

@@ -110,11 +110,14 @@ def _job_items(manifest: Path, job: str) -> list[Item]:
     if not lines:
         known = [str(r.get("id")) for r in read_lines(manifest)][:5]
         raise InvalidParameterError(
-            f"job {job!r} is not in {manifest}" + (f"; jobs there: {', '.join(known)}" if known else "")
+            f"job {job!r} is not in {manifest}"
+            + (f"; jobs there: {', '.join(known)}" if known else "")
         )
     line = lines[-1]
     if line.get("status") != "done":
-        raise InvalidParameterError(f"job {job!r} did not finish ({line.get('error')}); nothing to replay")
+        raise InvalidParameterError(
+            f"job {job!r} did not finish ({line.get('error')}); nothing to replay"
+        )
     files = [manifest.parent / o["path"] for o in line.get("outputs", [])]
     outputs = [f for f in files if f.suffix.lower() in OUTPUT_SUFFIXES and f.is_file()]
     try:
@@ -155,8 +158,14 @@ def _item(record: Any, modality: str | None, original: Path | None) -> Item:
         raise InvalidParameterError("the record names no model; it was not written by genai")
     call = dict(record.get("call") or {})
     if not call:
-        call = {**(record.get("parameters") or {}), "prompt": record.get("prompt"), "seed": record.get("seed")}
-    modality = modality or ("image" if "seeds" in record else "audio" if "sample_rate" in record else "text")
+        call = {
+            **(record.get("parameters") or {}),
+            "prompt": record.get("prompt"),
+            "seed": record.get("seed"),
+        }
+    modality = modality or (
+        "image" if "seeds" in record else "audio" if "sample_rate" in record else "text"
+    )
     return Item(modality, str(record["model"]), call, {}, original)
 
 
@@ -173,10 +182,18 @@ def _find_input_image(wanted: dict[str, Any], original: Path | None) -> str:
 # --- making it again --------------------------------------------------------------------------
 
 
-def load_for(item: Item, model: str | None = None):
-    """Load the recorded model (or ``model``, a path to use instead) where the record ran."""
+Models = str | list[str] | None
+
+
+def load_for(item: Item, model: Models = None):
+    """Load the recorded model where the record ran, or one of ``model`` instead.
+
+    ``model`` is a path, or several (a story made by local models): each is used for the
+    records naming its file or folder name.
+    """
     import genai
 
+    model = _chosen(item, model)
     name = model or item.model
     if model is None and not _loadable(item):
         weights = item.record.get("model", {}).get("weights", {})
@@ -189,6 +206,13 @@ def load_for(item: Item, model: str | None = None):
     if device and str(device).startswith("cpu"):
         options = {"device": "cpu", "dtype": item.record.get("dtype") or "auto"}
     return genai.load(name, **options)
+
+
+def _chosen(item: Item, model: Models) -> str | None:
+    if model is None or isinstance(model, str):
+        return model
+    named = [m for m in model if Path(m).name == item.model]
+    return named[0] if named else (model[0] if len(model) == 1 else None)
 
 
 def _loadable(item: Item) -> bool:
@@ -231,13 +255,14 @@ def replay(
     out: str | os.PathLike | None = None,
     *,
     job: str | None = None,
-    model: str | None = None,
+    model: Models = None,
     overwrite: bool = False,
 ) -> list[Any]:
     """Make the outputs ``path`` records again; return the results (saved to ``out`` if given).
 
     ``out`` is a file for one output, a folder for several (a story gets its own story
-    record there). ``model`` replaces the recorded model (needed for a local file or folder).
+    record there). ``model`` replaces the recorded model (needed for a local file or folder):
+    a path, or several matched to the records by file or folder name.
     """
     from .results.base import check_output_path
 
@@ -247,13 +272,15 @@ def replay(
         if target is not None:
             check_output_path(target, overwrite=overwrite)
     results = [call_model(load_for(item, model), item) for item in items]
-    for result, target in zip(results, targets):
+    for result, target in zip(results, targets, strict=True):
         if target is not None:
             result.save(target)
     if out is not None and len(items) > 1 and any(i.label for i in items):
         story = provenance.story_record(
-            {i.label: r for i, r in zip(items, results)},
-            files={i.label: str(t) for i, t in zip(items, targets) if i.modality != "text"},
+            {i.label: r for i, r in zip(items, results, strict=True)},
+            files={
+                i.label: str(t) for i, t in zip(items, targets, strict=True) if i.modality != "text"
+            },
         )
         from .results.base import atomic_write_text
 
@@ -269,8 +296,10 @@ def _targets(items: list[Item], out: str | os.PathLike) -> list[Path]:
     suffixes = [i.original.suffix if i.original else _SUFFIX[i.modality] for i in items]
     if len(items) == 1 and out.suffix:
         return [out]
-    names = [i.label or (i.original.stem if i.original else f"output-{n}") for n, i in enumerate(items)]
-    return [out / f"{name}{suffix}" for name, suffix in zip(names, suffixes)]
+    names = [
+        i.label or (i.original.stem if i.original else f"output-{n}") for n, i in enumerate(items)
+    ]
+    return [out / f"{name}{suffix}" for name, suffix in zip(names, suffixes, strict=True)]
 
 
 # --- verifying --------------------------------------------------------------------------------
@@ -299,7 +328,7 @@ class VerifyReport:
 
 
 def verify(
-    path: str | os.PathLike, *, job: str | None = None, model: str | None = None
+    path: str | os.PathLike, *, job: str | None = None, model: Models = None
 ) -> VerifyReport:
     """Make the output again and compare it with the file: identical, differs or cannot replay."""
     from .differences import compare_item
@@ -311,5 +340,8 @@ def verify(
     reports = [compare_item(item, model) for item in items]
     if len(reports) == 1:
         return reports[0]
-    worst = next((s for s in ("cannot replay", "differs") if any(r.status == s for r in reports)), "identical")
+    worst = next(
+        (s for s in ("cannot replay", "differs") if any(r.status == s for r in reports)),
+        "identical",
+    )
     return VerifyReport(worst, str(path), detail=f"{len(reports)} outputs", parts=reports)
