@@ -20,7 +20,10 @@ def own_cache(tmp_path, monkeypatch):
 def test_a_board_of_two_text_models_has_figures_and_renders(
     tiny_llama_dir, tiny_gpt2_dir, tmp_path
 ):
-    seen = []
+    def loaded() -> set[str]:
+        return {g.source.location for g in genai.loaded()} & {tiny_llama_dir, tiny_gpt2_dir}
+
+    seen, before = [], loaded()
     board = compare(
         "the fox",
         [tiny_llama_dir, tiny_gpt2_dir],
@@ -38,7 +41,7 @@ def test_a_board_of_two_text_models_has_figures_and_renders(
         assert figures["tokens_per_s"] > 0
         assert figures["output_bytes"] == len(entry.result.text.encode())
         assert entry.result.seed == 3
-    assert not any(g.source.location in (tiny_llama_dir, tiny_gpt2_dir) for g in genai.loaded())
+    assert loaded() == before  # what the board loaded, it unloaded
 
     paths = board.save(tmp_path / "board")
     assert sorted(p.name for p in paths) == ["board.html", "board.json"]

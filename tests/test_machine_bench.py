@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from genai import machine_bench
@@ -17,15 +16,28 @@ def own_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("GENAI_CACHE", str(tmp_path / "cache"))
 
 
+MEASURE = """
+import json, numpy as np
+from genai.machine_bench import measure
+with measure() as usage:
+    block = np.ones(64 * 1024 * 1024 // 8)  # 64 MB, touched
+    del block
+with measure() as quiet:  # the peak is reset: the last block does not count
+    pass
+print(json.dumps([usage.seconds, usage.added_mb, quiet.added_mb]))
+"""
+
+
 def test_measure_sees_the_memory_a_block_takes_and_its_time():
-    with machine_bench.measure() as usage:
-        block = np.ones(64 * 1024 * 1024 // 8)  # 64 MB, touched
-        del block
-    assert usage.seconds > 0
-    assert usage.added_mb >= 50, usage
-    with machine_bench.measure() as quiet:  # the peak is reset: the last block does not count
-        pass
-    assert quiet.added_mb < 50
+    # In a fresh process: a test session's allocator may hand back memory it already holds.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE], capture_output=True, text=True, check=True
+    )
+    seconds, added, quiet = json.loads(done.stdout)
+    assert seconds > 0 and added >= 50 and quiet < 50, done.stdout
 
 
 def test_bench_keeps_the_figures_with_the_hardware(tiny_llama_dir, tmp_path):

@@ -207,6 +207,7 @@ def test_the_replay_command_writes_beside_the_original(tiny_vits_dir, tmp_path):
 
 
 @pytest.mark.real_weights
+@pytest.mark.slow
 def test_a_real_greedy_answer_replays_identically(smollm2_gguf, tmp_path):
     result = smollm2_gguf("Name a colour.", max_new_tokens=12, temperature=0, seed=1)
     result.origin = smollm2_gguf.provenance()
