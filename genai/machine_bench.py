@@ -131,11 +131,6 @@ def measure() -> Iterator[Usage]:
 # --- this machine -----------------------------------------------------------------------------
 
 
-def total_memory_mb() -> float | None:
-    found = _meminfo("MemTotal")
-    return found
-
-
 def free_memory_mb() -> float | None:
     """Memory a new model could use now: MemAvailable (Linux) or psutil's available."""
     return _meminfo("MemAvailable")
@@ -163,7 +158,7 @@ def hardware() -> dict[str, Any]:
     with contextlib.suppress(OSError):
         match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
         cpu = match.group(1).strip() if match else cpu
-    total = total_memory_mb()
+    total = _meminfo("MemTotal")
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),

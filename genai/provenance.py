@@ -27,15 +27,15 @@ Schema version 1, all keys always present (``None`` where unknown)::
       "reproducible": {"exact": true, "tolerance": {...}, "note": "..."}
     }
 
-Output digests hash the content, not the file (a file cannot hold its own hash): the UTF-8
-text; the pixels (``mode:WxH:`` then the raw bytes); the float32 little-endian samples,
-channel-major. ``reproducible`` says whether the same machine and engine give bit-identical
-output; where they do not (GPU kernels) it gives the tolerance ``genai verify`` uses:
-``pixel_levels`` (largest allowed 0-255 difference), ``sample_abs``, ``tokens``.
+Output digests hash the content, not the file (which cannot hold its own hash): UTF-8
+text; pixels (``mode:WxH:`` then raw bytes); float32 little-endian samples, channel-major.
+``reproducible``: bit-identical on the same machine and engine, or (GPU kernels) the
+tolerance ``genai verify`` uses. More in docs/provenance.md.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -99,10 +99,9 @@ def hub_revision(repo: str) -> str | None:
 def _package(dist_name: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
-    try:
+    with contextlib.suppress(PackageNotFoundError):
         return f"{dist_name}=={version(dist_name)}"
-    except PackageNotFoundError:
-        return dist_name
+    return dist_name
 
 
 def _cache_file() -> Path:
@@ -235,6 +234,12 @@ def is_local_path(name: Any) -> bool:
     )
 
 
+def shared_model_name(model: str, source: str = "") -> str:
+    """The name to put in a shared file: ``model`` unless it is a local path, then ``source``
+    (alias, hub id or file name) or the path's last part."""
+    return (source or Path(str(model)).name) if is_local_path(model) else model
+
+
 def reproducibility(modality: str, device: str | None) -> dict[str, Any]:
     """Bit-exact on CPU; GPU kernels (cuDNN, atomics) may differ slightly: a stated tolerance."""
     exact = device is None or str(device).startswith("cpu")
@@ -279,9 +284,7 @@ def build_record(
     modality = modality_of(result)
     origin = dict(getattr(result, "origin", None) or {})
     source = origin.get("source") or getattr(result, "source", "") or ""
-    name = origin.get("model") or result.model
-    if is_local_path(name):
-        name = source or Path(str(name)).name
+    name = shared_model_name(origin.get("model") or result.model, source)
     parameters = dict(result.parameters or {})
     init_image = _input_image(parameters.pop("init_image", None))
     if init_image is not None:
