@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 from .device import Placement, free_memory
@@ -26,6 +27,29 @@ class Generator:
     # False for models that make their output without a prompt (a face GAN, DDPM): front ends
     # hide the prompt box and say so, results record that the prompt was not used.
     takes_prompt: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every backend's ``__call__`` hands back results that know where they came from."""
+        super().__init_subclass__(**kwargs)
+        call = cls.__dict__.get("__call__")
+        if call is None or getattr(call, "_adds_origin", False):
+            return
+
+        @functools.wraps(call)
+        def call_with_origin(self, *args: Any, **kwargs: Any) -> Any:
+            return self.with_origin(call(self, *args, **kwargs))
+
+        call_with_origin._adds_origin = True  # type: ignore[attr-defined]
+        cls.__call__ = call_with_origin
+
+    def with_origin(self, result: Any) -> Any:
+        """Fill ``origin`` (generator.provenance()) on a result, or each of a list, if unset."""
+        from .results.base import Result
+
+        for item in result if isinstance(result, list) else [result]:
+            if isinstance(item, Result) and not item.origin:
+                item.origin = self.provenance()
+        return result
 
     def __init__(
         self, source: Source, family: str, task: str, placement: Placement, **options: Any

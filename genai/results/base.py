@@ -123,10 +123,13 @@ class Result:
     default_suffix: ClassVar[str] = ".json"
 
     def metadata(self) -> dict[str, Any]:
-        """The record saved beside every output: enough to make it again."""
-        return to_jsonable(
+        """The record saved beside every output: enough to make it again, with the provenance
+        record (docs/provenance.md) under "provenance". No local paths: outputs are shared."""
+        from .. import provenance
+
+        record = to_jsonable(
             {
-                "model": self.model,
+                "model": provenance.shared_model_name(self.model, self.source),
                 "source": self.source,
                 "engine": self.engine,
                 "seed": self.seed,
@@ -134,6 +137,8 @@ class Result:
                 "timings": self.timings,
             }
         )
+        record[provenance.KEY] = provenance.build_record(self)
+        return record
 
     def save_metadata(self, path: str | os.PathLike) -> Path:
         return atomic_write_text(

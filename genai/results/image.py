@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .. import provenance
 from ..errors import InvalidParameterError
 from .base import Result, atomic_write_bytes, check_output_path, to_jsonable
 
@@ -79,6 +80,7 @@ class ImageResult(Result):
         )
         if index is not None:
             record.update({"seed": self.seeds[index], "seeds": [self.seeds[index]], "index": index})
+            record[provenance.KEY] = provenance.build_record(self, index=index)
         record["call"] = to_jsonable(self.call_arguments(index))
         return record
 
@@ -110,7 +112,7 @@ class ImageResult(Result):
             ("Seed", self.seeds[index]),
             ("Size", f"{p.get('width')}x{p.get('height')}"),
             ("Denoising strength", p.get("strength")),
-            ("Model", self.model),
+            ("Model", provenance.shared_model_name(self.model, self.source)),
         ]
         lines.append(
             ", ".join(
@@ -187,7 +189,7 @@ class FramesResult(ImageResult):
         size = f"{self.parameters.get('width')}x{self.parameters.get('height')}"
         return (
             f"\nInterpolation: {self.seeds[0]} to {self.seeds[1]}, Frames: {len(self.images)}, "
-            f"Size: {size}, Model: {self.model}"
+            f"Size: {size}, Model: {provenance.shared_model_name(self.model, self.source)}"
         )
 
     def strip(self) -> Image.Image:
