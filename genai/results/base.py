@@ -20,6 +20,20 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool = False) -> Pa
     (unless ``overwrite``) raise OutputPathError naming the path and the fix.
     """
     path = Path(path)
+    try:
+        return _check_output_path(path, overwrite)
+    except OutputPathError:
+        raise
+    except OSError as error:  # a name too long, a path through a file...
+        raise OutputPathError(f"cannot write {str(path)[:200]}: {error.strerror or error}") from error
+
+
+def _check_output_path(path: Path, overwrite: bool) -> Path:
+    if len(path.name.encode("utf-8", "surrogateescape")) > 255:
+        raise OutputPathError(
+            f"the file name {path.name[:40]}... is {len(path.name)} characters long; "
+            "file systems take at most 255 bytes: choose a shorter name"
+        )
     if path.exists() and path.is_dir():
         raise OutputPathError(f"{path} is a folder; give a file name (e.g. {path / 'out'})")
     if path.exists() and not overwrite:
