@@ -42,12 +42,32 @@ def _file_family(source: Source) -> Family:
     family = families.by_suffix(suffix)
     if family is None:
         raise _unsupported(source.name, f"a {suffix or 'plain'} file")
+    if suffix == ".safetensors":
+        _check_safetensors_header(path)
     if suffix == ".gguf":
         # A GGUF names its architecture: t5 is seq2seq, the rest run as causal LMs.
         architecture = gguf_architecture(path)
         if architecture == "t5":
             return families.language_model(architecture) or family
     return family
+
+
+def _check_safetensors_header(path: Path) -> None:
+    """A .safetensors file starts with an 8-byte length and a JSON header; junk is refused here,
+    before a task is guessed from the suffix."""
+    try:
+        with open(path, "rb") as handle:
+            size = int.from_bytes(handle.read(8), "little")
+            if not 2 <= size <= 100_000_000:
+                raise ValueError(f"header length {size} is impossible")
+            header = json.loads(handle.read(size))
+        if not isinstance(header, dict):
+            raise ValueError("the header is not a JSON object")
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise UnsupportedModelError(
+            f"{path}: not a readable safetensors file ({error}); the file is damaged or of "
+            "another kind: download it again"
+        ) from error
 
 
 def _read_json(path: Path) -> dict:
