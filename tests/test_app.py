@@ -316,7 +316,7 @@ def test_bad_input_is_a_clear_message(client, tiny_models):
         lambda: client.predict(image, "   ", "", 2, 5.0, 0, 0, 1, 1, api_name="/image")
     )
     assert "multiple of 8" in message_of(
-        lambda: client.predict(image, "a fox", "", 2, 5.0, 100, 0, 1, 1, api_name="/image")
+        lambda: client.predict(image, "a fox", "", 2, 5.0, 60, 0, 1, 1, api_name="/image")
     )
     assert "empty" in message_of(
         lambda: client.predict("", [], tiny_models["text"], "", 8, 0.5, 0.9, 1, api_name="/chat")
