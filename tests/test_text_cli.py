@@ -10,7 +10,21 @@ from genai.cli import main
 
 def test_text_command_prints_and_saves(tiny_gguf, tmp_path, capsys):
     out = tmp_path / "a.txt"
-    code = main(["text", "the red fox", "-m", tiny_gguf, "--temperature", "0", "--max-new-tokens", "4", "-o", str(out), "--stats"])
+    code = main(
+        [
+            "text",
+            "the red fox",
+            "-m",
+            tiny_gguf,
+            "--temperature",
+            "0",
+            "--max-new-tokens",
+            "4",
+            "-o",
+            str(out),
+            "--stats",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0 and out.read_text() in captured.out
     assert "llama.cpp" in captured.err and (tmp_path / "a.json").is_file()
@@ -23,7 +37,22 @@ def test_existing_output_is_refused_before_generating(tiny_gguf, tmp_path, capsy
     captured = capsys.readouterr()
     assert code == 2 and "exists" in captured.err and captured.out == ""  # nothing generated
     assert out.read_text() == "keep me"
-    assert main(["text", "the red fox", "-m", tiny_gguf, "--max-new-tokens", "2", "-o", str(out), "--overwrite"]) == 0
+    assert (
+        main(
+            [
+                "text",
+                "the red fox",
+                "-m",
+                tiny_gguf,
+                "--max-new-tokens",
+                "2",
+                "-o",
+                str(out),
+                "--overwrite",
+            ]
+        )
+        == 0
+    )
     assert out.read_text() != "keep me"
 
 

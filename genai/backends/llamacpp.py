@@ -76,14 +76,22 @@ class LlamaCppGenerator(TextGenerator):
         options = self.load_options
         path = Path(self.source.location)
         facts = model_facts(read_metadata(path))
-        self.dequantized = bool(options.get("dequantize")) and facts["file_type"] not in _QUANTIZED_BELOW_F16
+        self.dequantized = (
+            bool(options.get("dequantize")) and facts["file_type"] not in _QUANTIZED_BELOW_F16
+        )
         self.gguf_path = dequantized_copy(path) if self.dequantized else path
         threads, parallel, n_ctx = (options.get(k) for k in ("threads", "parallel", "n_ctx"))
-        self.threads = check_int("threads", default_threads() if threads is None else threads, low=1, high=512)
-        self.parallel = check_int("parallel", DEFAULT_PARALLEL if parallel is None else parallel, low=1, high=256)
+        self.threads = check_int(
+            "threads", default_threads() if threads is None else threads, low=1, high=512
+        )
+        self.parallel = check_int(
+            "parallel", DEFAULT_PARALLEL if parallel is None else parallel, low=1, high=256
+        )
         trained = facts["context_length"] or 2048
         n_ctx = min(trained, DEFAULT_MAX_CONTEXT) if n_ctx is None else n_ctx
-        self.context_length = check_int("n_ctx", n_ctx, low=16, high=trained, fix="the model was trained on that many")
+        self.context_length = check_int(
+            "n_ctx", n_ctx, low=16, high=trained, fix="the model was trained on that many"
+        )
         self.vocab_size = facts["vocab_size"]
         chat = options.get("chat", True)
         self.has_chat_template = bool(facts["chat_template"]) and bool(chat)
@@ -122,6 +130,7 @@ class LlamaCppGenerator(TextGenerator):
         record = super().info()
         record.update(
             gguf_file=self.gguf_path.name,
+            gguf_path=str(self.gguf_path),
             dequantized=self.dequantized,
             threads=self.threads,
             parallel=self.parallel,
@@ -156,7 +165,13 @@ class LlamaCppGenerator(TextGenerator):
         return self.server.handle_completions
 
     def _stream(self, request: TextRequest, settings: dict[str, Any], on_piece: OnPiece) -> Decoded:
-        state: dict[str, Any] = {"text": "", "pieces": 0, "reason": None, "prompt": 0, "usage": None}
+        state: dict[str, Any] = {
+            "text": "",
+            "pieces": 0,
+            "reason": None,
+            "prompt": 0,
+            "usage": None,
+        }
         limit, wanted = self.context_length, settings["max_new_tokens"]
 
         def on_chunk(chunk: dict[str, Any]) -> bool:
@@ -167,7 +182,10 @@ class LlamaCppGenerator(TextGenerator):
             if "prompt_n" in timings:
                 state["prompt"] = timings.get("prompt_n", 0) + timings.get("cache_n", 0)
                 if state["pieces"] == 0 and state["prompt"] + wanted > limit:
-                    state["error"] = {"type": "exceed_context_size_error", "n_prompt_tokens": state["prompt"]}
+                    state["error"] = {
+                        "type": "exceed_context_size_error",
+                        "n_prompt_tokens": state["prompt"],
+                    }
                     return True
             if chunk.get("usage"):
                 state["usage"] = chunk["usage"]
@@ -187,7 +205,9 @@ class LlamaCppGenerator(TextGenerator):
         usage = state["usage"] or {}
         return Decoded(
             state["text"],
-            "eos" if state["reason"] == "stop" else "length",  # stop strings are found by the caller
+            "eos"
+            if state["reason"] == "stop"
+            else "length",  # stop strings are found by the caller
             usage.get("prompt_tokens", state["prompt"]),
             usage.get("completion_tokens", state["pieces"]),
         )
@@ -202,7 +222,9 @@ class LlamaCppGenerator(TextGenerator):
                 "shorten the prompt or lower max_new_tokens"
             )
         if "memory" in message.lower():
-            return GenaiMemoryError(f"llama.cpp ran out of memory: {message}; lower n_ctx or parallel")
+            return GenaiMemoryError(
+                f"llama.cpp ran out of memory: {message}; lower n_ctx or parallel"
+            )
         return InvalidParameterError(f"llama.cpp refused the request: {message}")
 
     def _generate(self, requests: list[TextRequest], settings: dict[str, Any]) -> list[Decoded]:
@@ -224,4 +246,10 @@ class LlamaCppGenerator(TextGenerator):
         return int(answer["usage"]["prompt_tokens"])
 
 
-_COUNT_SETTINGS = {"temperature": 0.0, "top_p": 1.0, "top_k": 0, "repetition_penalty": 1.0, "seed": 0}
+_COUNT_SETTINGS = {
+    "temperature": 0.0,
+    "top_p": 1.0,
+    "top_k": 0,
+    "repetition_penalty": 1.0,
+    "seed": 0,
+}

@@ -23,7 +23,15 @@ from ..params import check_prompt, check_text, nearest
 from ..results.text import TextResult
 from ..seeding import resolve_seed, seeded
 from ..specs.text import TEXT_SPEC, text_spec_for
-from .text_stream import Decoded, OnPiece, StopScanner, TextStream
+from .text_stream import (
+    Decoded,
+    FirstTokenTimer,
+    OnPiece,
+    StopScanner,
+    TextStream,
+    cancel_criteria,
+    piece_streamer,
+)
 
 Messages = list[dict[str, str]]
 PromptLike = str | Messages
@@ -38,7 +46,9 @@ def choose_engine(source, engine: str | None) -> str:
     if engine not in ENGINES:
         guess = nearest(str(engine), ENGINES)
         hint = f"did you mean {guess}? " if guess else ""
-        raise InvalidParameterError(f"engine={engine!r} is not known; {hint}use one of {', '.join(ENGINES)}")
+        raise InvalidParameterError(
+            f"engine={engine!r} is not known; {hint}use one of {', '.join(ENGINES)}"
+        )
     is_gguf = source.kind == "file" and source.location.lower().endswith(".gguf")
     if engine == "llama.cpp" and not is_gguf:
         raise InvalidParameterError(
@@ -144,7 +154,9 @@ class TextGenerator(Generator):
     def _request(self, prompt: PromptLike, system_prompt: str | None) -> TextRequest:
         """Chat messages for a model with a chat template (its own default system prompt
         applies when none is given); plain text otherwise."""
-        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
+        messages = (
+            [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
+        )
         if system_prompt and not any(m["role"] == "system" for m in messages):
             messages.insert(0, {"role": "system", "content": system_prompt})
         if self.has_chat_template:
@@ -155,7 +167,9 @@ class TextGenerator(Generator):
         lines = "\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in messages)
         return TextRequest(prompt, None, lines + ("" if self.is_seq2seq else "\nAssistant:"))
 
-    def _result(self, request: TextRequest, settings, decoded: Decoded, started: float, batch: int = 1):
+    def _result(
+        self, request: TextRequest, settings, decoded: Decoded, started: float, batch: int = 1
+    ):
         elapsed = time.perf_counter() - started
         load_s, self._load_s_unreported = (self.load_s if self._load_s_unreported else 0.0), False
         timings = {"load_s": round(load_s, 4), "generate_s": round(elapsed, 4)}
@@ -189,13 +203,20 @@ class TextGenerator(Generator):
         Parameters (genai.specs.text): max_new_tokens, temperature (0 = greedy), top_p,
         top_k, repetition_penalty, stop (string or list), seed, system_prompt.
         """
-        batched = isinstance(prompt, list) and bool(prompt) and not all(isinstance(p, dict) for p in prompt)
+        batched = (
+            isinstance(prompt, list)
+            and bool(prompt)
+            and not all(isinstance(p, dict) for p in prompt)
+        )
         prompts = [self._check_prompt(p) for p in (prompt if batched else [prompt])]
         settings = self._settings(parameters)
         requests = [self._request(p, settings["system_prompt"]) for p in prompts]
         started = time.perf_counter()
         decoded = self._generate(requests, settings)
-        results = [self._result(r, settings, d, started, len(requests)) for r, d in zip(requests, decoded)]
+        results = [
+            self._result(r, settings, d, started, len(requests))
+            for r, d in zip(requests, decoded, strict=False)
+        ]
         return results if batched else results[0]
 
     def stream(self, prompt: PromptLike, **parameters: Any) -> TextStream:
@@ -233,7 +254,9 @@ class TextGenerator(Generator):
         location, keywords = pretrained_args(self, location, trust_remote_code=trust)
         with hub_errors(self.source.name):
             self.tokenizer = AutoTokenizer.from_pretrained(location, **keywords)
-            model = self._model_class().from_pretrained(location, **keywords, **model_keywords(self))
+            model = self._model_class().from_pretrained(
+                location, **keywords, **model_keywords(self)
+            )
         self.model = place(self, model)
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -260,16 +283,24 @@ class TextGenerator(Generator):
     def _input_text(self, request: TextRequest) -> str:
         if request.messages is None:
             return request.text
-        return self.tokenizer.apply_chat_template(request.messages, add_generation_prompt=True, tokenize=False)
+        return self.tokenizer.apply_chat_template(
+            request.messages, add_generation_prompt=True, tokenize=False
+        )
 
     def _encode(self, requests: list[TextRequest], max_new_tokens: int):
         texts = [self._input_text(r) for r in requests]
         add_special = not self.has_chat_template  # the template already holds the special tokens
-        encoded = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=add_special)
+        encoded = self.tokenizer(
+            texts, return_tensors="pt", padding=True, add_special_tokens=add_special
+        )
         length = encoded["input_ids"].shape[1]
         if length == 0:
             raise InvalidParameterError("prompt is empty after tokenization")
-        if not self.is_seq2seq and self.context_length and length + max_new_tokens > self.context_length:
+        if (
+            not self.is_seq2seq
+            and self.context_length
+            and length + max_new_tokens > self.context_length
+        ):
             raise InvalidParameterError(
                 f"prompt ({length} tokens) plus max_new_tokens={max_new_tokens} exceeds this model's "
                 f"context of {self.context_length} tokens; shorten the prompt or lower max_new_tokens"
@@ -279,7 +310,9 @@ class TextGenerator(Generator):
 
     def _count(self, request: TextRequest) -> int:
         add_special = not self.has_chat_template
-        return len(self.tokenizer(self._input_text(request), add_special_tokens=add_special)["input_ids"])
+        return len(
+            self.tokenizer(self._input_text(request), add_special_tokens=add_special)["input_ids"]
+        )
 
     def _run_generate(self, encoded, settings, streamer, cancel: threading.Event | None = None):
         import torch
@@ -295,7 +328,7 @@ class TextGenerator(Generator):
         if settings["stop"]:
             kwargs.update(stop_strings=settings["stop"], tokenizer=self.tokenizer)
         if cancel is not None:
-            kwargs["stopping_criteria"] = StoppingCriteriaList([_cancel_criteria(cancel)])
+            kwargs["stopping_criteria"] = StoppingCriteriaList([cancel_criteria(cancel)])
         advice = "lower max_new_tokens or the batch size, or load with device_map='auto'"
         with (
             self._lock,
@@ -326,7 +359,7 @@ class TextGenerator(Generator):
 
     def _generate(self, requests: list[TextRequest], settings) -> list[Decoded]:
         encoded = self._encode(requests, settings["max_new_tokens"])
-        timer = _FirstTokenTimer()
+        timer = FirstTokenTimer()
         output = self._run_generate(encoded, settings, timer)
         return [
             self._decoded(encoded, output, row, settings["stop"], timer.first_at)
@@ -336,49 +369,11 @@ class TextGenerator(Generator):
     def _stream(self, request: TextRequest, settings, on_piece: OnPiece) -> Decoded:
         encoded = self._encode([request], settings["max_new_tokens"])
         cancel = threading.Event()
-        output = self._run_generate(encoded, settings, _piece_streamer(self.tokenizer, on_piece, cancel), cancel)
+        output = self._run_generate(
+            encoded, settings, piece_streamer(self.tokenizer, on_piece, cancel), cancel
+        )
         return self._decoded(encoded, output, 0, [], None)
 
 
 def _entry_options(source) -> dict[str, Any]:
     return dict(source.entry.load_options) if source.entry is not None else {}
-
-
-class _FirstTokenTimer:
-    """A streamer that notes when the first new token arrives (generate puts the prompt first)."""
-
-    def __init__(self) -> None:
-        self._calls = 0
-        self.first_at: float | None = None
-
-    def put(self, value) -> None:
-        self._calls += 1
-        if self._calls == 2:
-            self.first_at = time.perf_counter()
-
-    def end(self) -> None:
-        pass
-
-
-def _piece_streamer(tokenizer, on_piece: OnPiece, cancel: threading.Event):
-    """A transformers streamer handing each finished piece of text to ``on_piece``."""
-    from transformers import TextStreamer
-
-    class PieceStreamer(TextStreamer):
-        def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
-            if text and on_piece(text):
-                cancel.set()
-
-    return PieceStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
-
-
-def _cancel_criteria(event: threading.Event):
-    """A transformers stopping criterion that ends generation once ``event`` is set."""
-    import torch
-    from transformers import StoppingCriteria
-
-    class CancelCriteria(StoppingCriteria):
-        def __call__(self, input_ids, scores, **kwargs):
-            return torch.full((input_ids.shape[0],), event.is_set(), dtype=torch.bool, device=input_ids.device)
-
-    return CancelCriteria()

@@ -114,7 +114,9 @@ def dequantized_copy(path: Path) -> Path:
     from gguf import GGMLQuantizationType, GGUFReader, GGUFValueType, GGUFWriter
     from gguf.quants import dequantize
 
-    logger.warning("writing an F16 copy of %s for llama.cpp (once; cached in %s)", path.name, target)
+    logger.warning(
+        "writing an F16 copy of %s for llama.cpp (once; cached in %s)", path.name, target
+    )
     reader = GGUFReader(str(path))
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
@@ -128,7 +130,11 @@ def dequantized_copy(path: Path) -> Path:
     writer.add_file_type(_F16)
     plain = (GGMLQuantizationType.F32, GGMLQuantizationType.F16)
     for tensor in reader.tensors:
-        data = tensor.data if tensor.tensor_type in plain else dequantize(tensor.data, tensor.tensor_type)
+        data = (
+            tensor.data
+            if tensor.tensor_type in plain
+            else dequantize(tensor.data, tensor.tensor_type)
+        )
         # 1-D tensors (norms, biases) stay F32, as llama.cpp's own converter keeps them.
         data = np.asarray(data, dtype=np.float32 if data.ndim == 1 else np.float16)
         writer.add_tensor(tensor.name, data)

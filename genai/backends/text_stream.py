@@ -102,9 +102,7 @@ class TextStream:
     at once; a closed stream records no result.
     """
 
-    def __init__(
-        self, run: Run, stop: list[str] | None, finish: Callable[[Decoded, float], Any]
-    ):
+    def __init__(self, run: Run, stop: list[str] | None, finish: Callable[[Decoded, float], Any]):
         self._run = run
         self._finish = finish
         self._scanner = StopScanner(stop)
@@ -169,3 +167,48 @@ class TextStream:
         for _ in self:
             pass
         return self.result.text if self.result is not None else ""
+
+
+# --- transformers' side: generate() reports to streamers and asks stopping criteria --------
+
+
+class FirstTokenTimer:
+    """A streamer that notes when the first new token arrives (generate puts the prompt first)."""
+
+    def __init__(self) -> None:
+        self._calls = 0
+        self.first_at: float | None = None
+
+    def put(self, value) -> None:
+        self._calls += 1
+        if self._calls == 2:
+            self.first_at = time.perf_counter()
+
+    def end(self) -> None:
+        pass
+
+
+def piece_streamer(tokenizer, on_piece: OnPiece, cancel: threading.Event):
+    """A transformers streamer handing each finished piece of text to ``on_piece``."""
+    from transformers import TextStreamer
+
+    class PieceStreamer(TextStreamer):
+        def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+            if text and on_piece(text):
+                cancel.set()
+
+    return PieceStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+
+def cancel_criteria(event: threading.Event):
+    """A transformers stopping criterion that ends generation once ``event`` is set."""
+    import torch
+    from transformers import StoppingCriteria
+
+    class CancelCriteria(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            return torch.full(
+                (input_ids.shape[0],), event.is_set(), dtype=torch.bool, device=input_ids.device
+            )
+
+    return CancelCriteria()

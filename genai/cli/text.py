@@ -79,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
     if output is not None:
         print(f"saved {result.save(output, overwrite=args.overwrite)}", file=sys.stderr)
     if args.stats:
-        ttft = f"{result.time_to_first_token:.2f}s" if result.time_to_first_token is not None else "?"
+        ttft = (
+            f"{result.time_to_first_token:.2f}s" if result.time_to_first_token is not None else "?"
+        )
         print(
             f"[{generator.name} on {generator.engine}] {result.completion_tokens} tokens, "
             f"{result.tokens_per_second or 0:.1f} tok/s, first token {ttft}, "

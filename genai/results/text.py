@@ -13,7 +13,9 @@ from .base import Result, atomic_write_text, check_output_path
 TEXT_SUFFIXES = (".txt", ".md", ".text")
 
 
-def text_output_path(path: str | os.PathLike, *, overwrite: bool = False, metadata: bool = True) -> Path:
+def text_output_path(
+    path: str | os.PathLike, *, overwrite: bool = False, metadata: bool = True
+) -> Path:
     """Where a text result goes (a folder gets text.txt), checked before any work: a text
     suffix, and neither the file nor its .json record replaced unless ``overwrite``."""
     path = Path(path)
@@ -65,7 +67,9 @@ class TextResult(Result):
         )
         return record
 
-    def save(self, path: str | os.PathLike, *, overwrite: bool = False, metadata: bool = True) -> Path:
+    def save(
+        self, path: str | os.PathLike, *, overwrite: bool = False, metadata: bool = True
+    ) -> Path:
         """Write the text to ``path`` (.txt or .md; a folder gets text.txt) and its record
         beside it as .json. Refuses to replace either file unless ``overwrite=True``."""
         path = text_output_path(path, overwrite=overwrite, metadata=metadata)

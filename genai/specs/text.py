@@ -62,7 +62,9 @@ TEXT_SPEC = ParamSpec(
             low_open=True,
             high=1.0,
         ),
-        Param("top_k", int, 50, "keep the k likeliest tokens; 0 turns it off", low=0, high=1_000_000),
+        Param(
+            "top_k", int, 50, "keep the k likeliest tokens; 0 turns it off", low=0, high=1_000_000
+        ),
         Param(
             "repetition_penalty",
             float,
@@ -72,7 +74,13 @@ TEXT_SPEC = ParamSpec(
             low_open=True,
             high=10.0,
         ),
-        Param("stop", list, None, "stop string (repeatable): the text ends before it", check=check_stop),
+        Param(
+            "stop",
+            list,
+            None,
+            "stop string (repeatable): the text ends before it",
+            check=check_stop,
+        ),
         Param("seed", int, None, "seed for reproducible sampling", low=0, high=MAX_SEED, flag=""),
         Param(
             "system_prompt",

@@ -165,7 +165,11 @@ def tiny_t5(folder: str | Path) -> Path:
 def _permute_rotary(weights, n_head: int):
     """HF's rotary layout to GGUF's (llama.cpp's convert_hf_to_gguf does the same)."""
     rows = weights.shape[0]
-    return weights.reshape(n_head, 2, rows // n_head // 2, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
+    return (
+        weights.reshape(n_head, 2, rows // n_head // 2, *weights.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(weights.shape)
+    )
 
 
 def tiny_llama_gguf(folder: str | Path, *, chat: bool = True, max_positions: int = 256) -> Path:
@@ -199,14 +203,20 @@ def tiny_llama_gguf(folder: str | Path, *, chat: bool = True, max_positions: int
     writer.add_head_count(config.num_attention_heads)
     writer.add_head_count_kv(config.num_key_value_heads)
     writer.add_layer_norm_rms_eps(config.rms_norm_eps)
-    writer.add_rope_freq_base(config.rope_parameters["rope_theta"] if getattr(config, "rope_parameters", None) else 10000.0)
+    writer.add_rope_freq_base(
+        config.rope_parameters["rope_theta"]
+        if getattr(config, "rope_parameters", None)
+        else 10000.0
+    )
     writer.add_rope_dimension_count(config.hidden_size // config.num_attention_heads)
     writer.add_vocab_size(len(tokens))
     writer.add_file_type(0)  # all F32
     writer.add_tokenizer_model("gpt2")
     writer.add_tokenizer_pre("gpt-2")
     writer.add_token_list(tokens)
-    writer.add_token_types([TokenType.CONTROL if t in special else TokenType.NORMAL for t in tokens])
+    writer.add_token_types(
+        [TokenType.CONTROL if t in special else TokenType.NORMAL for t in tokens]
+    )
     writer.add_token_merges(merges)
     writer.add_bos_token_id(special["<|im_start|>"])
     writer.add_eos_token_id(special["<|im_end|>"])
