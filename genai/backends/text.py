@@ -9,13 +9,14 @@ on llama.cpp and everything else on transformers.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..device import oom_guard
+from ..device import DEVICE_ENV, Placement, oom_guard, resolve_placement
 from ..errors import InvalidParameterError
 from ..generator import Generator
 from ..hub import hub_errors
@@ -88,6 +89,16 @@ class TextGenerator(Generator):
 
                 cls = LlamaCppGenerator
         return super().__new__(cls)
+
+    @classmethod
+    def placement_for(cls, source, device, dtype, device_map, options: dict[str, Any]):
+        """Where the model runs. llama.cpp on the CPU needs no torch (so none is imported:
+        start-up stays short); everything else asks genai.device."""
+        engine = options.get("engine") or _entry_options(source).get("engine")
+        cpu = device in (None, "auto", "cpu") and device_map is None
+        if cpu and choose_engine(source, engine) == "llama.cpp" and not os.environ.get(DEVICE_ENV):
+            return Placement("cpu", "gguf", None, "llama.cpp runs the GGUF's own types on the CPU")
+        return resolve_placement(device, dtype, device_map)
 
     def __init__(self, source, family, task, placement, **options: Any):
         super().__init__(source, family, task, placement, **options)
