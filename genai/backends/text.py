@@ -245,6 +245,10 @@ class TextGenerator(Generator):
         """How many tokens the model reads for this prompt or chat (template included)."""
         return self._count(self._request(self._check_prompt(prompt), system_prompt))
 
+    def _as_text(self, prompt: PromptLike, system_prompt: str | None) -> str:
+        """Old name kept for app_support.fit_conversation until it calls count_tokens."""
+        return self._input_text(self._request(prompt, system_prompt))
+
     # --- the transformers engine ---------------------------------------------------------------
 
     def _model_class(self):
