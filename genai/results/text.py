@@ -5,22 +5,50 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from .base import Result, atomic_write_text
+from ..errors import OutputPathError
+from .base import Result, atomic_write_text, check_output_path
+
+TEXT_SUFFIXES = (".txt", ".md", ".text")
+
+
+def text_output_path(
+    path: str | os.PathLike, *, overwrite: bool = False, metadata: bool = True
+) -> Path:
+    """Where a text result goes (a folder gets text.txt), checked before any work: a text
+    suffix, and neither the file nor its .json record replaced unless ``overwrite``."""
+    path = Path(path)
+    if path.is_dir() or not path.suffix:
+        path = path / "text.txt"
+    if path.suffix.lower() not in TEXT_SUFFIXES:
+        raise OutputPathError(
+            f"{path}: a text result is saved as {', '.join(TEXT_SUFFIXES)}, not {path.suffix}; "
+            "change the file name"
+        )
+    check_output_path(path, overwrite=overwrite)
+    if metadata:
+        check_output_path(path.with_suffix(".json"), overwrite=overwrite)
+    return path
 
 
 @dataclass
 class TextResult(Result):
-    """Generated text with its prompt, why it stopped, token counts and speed."""
+    """Generated text with its prompt, why it stopped, token counts and speed.
+
+    ``timings`` holds ``load_s``, ``generate_s``, ``total_s`` and ``first_token_s``;
+    ``engine`` says which library decoded it ("llama.cpp" or "transformers").
+    """
 
     text: str = ""
     prompt: Any = None
-    finish_reason: str = "length"  # "length", "stop" or "eos"
+    finish_reason: str = "length"  # "length", "stop" (a stop string) or "eos" (the model ended)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     time_to_first_token: float | None = None
     tokens_per_second: float | None = None
+
+    default_suffix: ClassVar[str] = ".txt"
 
     def __str__(self) -> str:
         return self.text
@@ -39,12 +67,25 @@ class TextResult(Result):
         )
         return record
 
-    def save(self, path: str | os.PathLike, *, metadata: bool = True) -> Path:
-        """Write the text to ``path`` (a .txt file, or a folder) and its parameters beside it as JSON."""
-        path = Path(path)
-        if path.is_dir() or not path.suffix:
-            path = path / "text.txt"
+    def save(
+        self, path: str | os.PathLike, *, overwrite: bool = False, metadata: bool = True
+    ) -> Path:
+        """Write the text to ``path`` (.txt or .md; a folder gets text.txt) and its record
+        beside it as .json. Refuses to replace either file unless ``overwrite=True``."""
+        path = text_output_path(path, overwrite=overwrite, metadata=metadata)
         atomic_write_text(path, self.text)
         if metadata:
             self.save_metadata(path.with_suffix(".json"))
         return path
+
+    def save_files(self, stem: str | os.PathLike, *, suffix: str | None = None) -> list[Path]:
+        """The text as ``stem`` + suffix (default .txt) and its JSON record beside it."""
+        path = self.save(Path(f"{stem}{suffix or self.default_suffix}"), overwrite=True)
+        return [path, path.with_suffix(".json")]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "characters": len(self.text),
+            "completion_tokens": self.completion_tokens,
+            "finish_reason": self.finish_reason,
+        }

@@ -160,3 +160,122 @@ def tiny_t5(folder: str | Path) -> Path:
         model.lm_head.weight.normal_(0.0, 1.0)
     model.save_pretrained(folder)
     return folder
+
+
+def _permute_rotary(weights, n_head: int):
+    """HF's rotary layout to GGUF's (llama.cpp's convert_hf_to_gguf does the same)."""
+    rows = weights.shape[0]
+    return (
+        weights.reshape(n_head, 2, rows // n_head // 2, *weights.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(weights.shape)
+    )
+
+
+def tiny_llama_gguf(folder: str | Path, *, chat: bool = True, max_positions: int = 256) -> Path:
+    """The tiny Llama above written as a GGUF file (F32 weights, byte-level BPE vocabulary)
+    that llama.cpp and transformers both load. Its output layer is scaled up so that greedy
+    decoding has clear winners and both engines pick the same tokens."""
+    import json
+
+    import numpy as np
+    import torch
+    from gguf import GGUFWriter, TokenType
+    from transformers import LlamaForCausalLM
+
+    folder = Path(folder)
+    source = tiny_llama(folder / "hf", chat=chat, max_positions=max_positions)
+    model = LlamaForCausalLM.from_pretrained(source, dtype=torch.float32)
+    config = model.config
+    tokenizer = json.loads((source / "tokenizer.json").read_text())
+    special = {t["content"]: t["id"] for t in tokenizer["added_tokens"]}
+    vocab = {**tokenizer["model"]["vocab"], **special}
+    tokens = [token for token, _ in sorted(vocab.items(), key=lambda item: item[1])]
+    merges = [m if isinstance(m, str) else " ".join(m) for m in tokenizer["model"]["merges"]]
+
+    path = folder / "tiny-llama.gguf"
+    writer = GGUFWriter(str(path), "llama")
+    writer.add_name("tiny-llama")
+    writer.add_context_length(max_positions)
+    writer.add_embedding_length(config.hidden_size)
+    writer.add_block_count(config.num_hidden_layers)
+    writer.add_feed_forward_length(config.intermediate_size)
+    writer.add_head_count(config.num_attention_heads)
+    writer.add_head_count_kv(config.num_key_value_heads)
+    writer.add_layer_norm_rms_eps(config.rms_norm_eps)
+    writer.add_rope_freq_base(
+        config.rope_parameters["rope_theta"]
+        if getattr(config, "rope_parameters", None)
+        else 10000.0
+    )
+    writer.add_rope_dimension_count(config.hidden_size // config.num_attention_heads)
+    writer.add_vocab_size(len(tokens))
+    writer.add_file_type(0)  # all F32
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("gpt-2")
+    writer.add_token_list(tokens)
+    writer.add_token_types(
+        [TokenType.CONTROL if t in special else TokenType.NORMAL for t in tokens]
+    )
+    writer.add_token_merges(merges)
+    writer.add_bos_token_id(special["<|im_start|>"])
+    writer.add_eos_token_id(special["<|im_end|>"])
+    writer.add_unk_token_id(special["<unk>"])
+    writer.add_pad_token_id(special["<pad>"])
+    writer.add_add_bos_token(False)
+    if chat:
+        writer.add_chat_template(CHAT_TEMPLATE)
+
+    names = {
+        "input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
+        "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
+        "post_attention_layernorm": "ffn_norm", "mlp.gate_proj": "ffn_gate",
+        "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
+    }  # fmt: skip
+    state = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
+    writer.add_tensor("token_embd.weight", state["model.embed_tokens.weight"])
+    for layer in range(config.num_hidden_layers):
+        for hf_name, gguf_name in names.items():
+            weights = state[f"model.layers.{layer}.{hf_name}.weight"]
+            if gguf_name == "attn_q":
+                weights = _permute_rotary(weights, config.num_attention_heads)
+            elif gguf_name == "attn_k":
+                weights = _permute_rotary(weights, config.num_key_value_heads)
+            writer.add_tensor(f"blk.{layer}.{gguf_name}.weight", np.ascontiguousarray(weights))
+    writer.add_tensor("output_norm.weight", state["model.norm.weight"])
+    writer.add_tensor("output.weight", state["lm_head.weight"] * 40.0)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+# Short factual questions with the words a right answer holds (any one of them), for the
+# accuracy checks of real models (tests/test_text_real.py, scripts/bench_text.py). The
+# embedded SmolLM2-135M (Q4_1) answers these greedily on llama.cpp (F16 copy) and
+# transformers alike; it gets the capitals of Italy and Spain, the colours of grass, snow
+# and bananas, and 3 + 5 wrong on every engine, so those are left out.
+FACT_QUESTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("What is the capital of France?", ("Paris",)),
+    ("What is the capital of Japan?", ("Tokyo",)),
+    ("What is the capital of Germany?", ("Berlin",)),
+    ("What is the capital of the United Kingdom?", ("London",)),
+    ("What is the capital of China?", ("Beijing",)),
+    ("What is the capital of Russia?", ("Moscow",)),
+    ("What is the capital of Egypt?", ("Cairo",)),
+    ("What is the capital of Canada?", ("Ottawa",)),
+    ("What colour is the sky on a clear day?", ("blue",)),
+    ("What color is a ripe tomato?", ("red",)),
+    ("What is 1 + 1?", ("2", "two")),
+    ("What is 2 + 2?", ("4", "four")),
+    ("How many days are in a week?", ("7", "seven")),
+    ("How many hours are in a day?", ("24", "twenty-four")),
+    ("How many legs does a dog have?", ("4", "four")),
+    ("What is the opposite of hot?", ("cold",)),
+)
+
+
+def answered_right(text: str, accepted: tuple[str, ...]) -> bool:
+    lowered = text.lower()
+    return any(word.lower() in lowered for word in accepted)
