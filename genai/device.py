@@ -136,7 +136,9 @@ def resolve_placement(
     """
     device = device or "auto"
     if not isinstance(device, str):
-        raise InvalidParameterError(f"device={device!r} must be a string: auto, cpu, cuda, cuda:N or mps")
+        raise InvalidParameterError(
+            f"device={device!r} must be a string: auto, cpu, cuda, cuda:N or mps"
+        )
     _check_device_map(device_map)
     if device == "auto" and os.environ.get(DEVICE_ENV):
         device = os.environ[DEVICE_ENV]
@@ -165,8 +167,11 @@ def resolve_placement(
 def free_memory(device: str) -> None:
     """Give cached accelerator memory back after a model is unloaded."""
     import gc
+    import sys
 
     gc.collect()
+    if "torch" not in sys.modules:  # a model that never imported torch (llama.cpp) holds none
+        return
     from accelerate.utils import release_memory
 
     release_memory()

@@ -78,7 +78,10 @@ class Generator:
 
     def settings(self, given: dict[str, Any]) -> dict[str, Any]:
         """Call parameters: the spec's defaults, the catalog entry's, load options, then ``given``."""
-        defaults = {**self.defaults, **{k: v for k, v in self.options.items() if k in self.call_spec}}
+        defaults = {
+            **self.defaults,
+            **{k: v for k, v in self.options.items() if k in self.call_spec},
+        }
         return self.call_spec.check(given, owner=f"{self.name} ({self.family})", defaults=defaults)
 
     @property

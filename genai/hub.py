@@ -11,12 +11,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlparse
 
 from .catalog import ModelEntry
@@ -185,8 +184,8 @@ def read_configs(source: Source) -> dict[str, dict]:
         return found
     if source.kind != "hub":
         return found
-    from huggingface_hub import hf_hub_download
     from huggingface_hub import errors as hub_err
+    from huggingface_hub import hf_hub_download
 
     offline = local_files_only()
     with hub_errors(source.name):

@@ -46,13 +46,18 @@ def load(
     """
     resolved = resolve(name, task).check()
     warn_fallback(resolved)
-    placement = resolve_placement(device, dtype, device_map)
+    backend = resolved.family.backend_class()
+    # A backend that needs no torch (llama.cpp on the CPU) says where it runs without it.
+    placement_for = getattr(backend, "placement_for", None)
+    if placement_for is not None:
+        placement = placement_for(resolved.source, device, dtype, device_map, options)
+    else:
+        placement = resolve_placement(device, dtype, device_map)
     key = _key(resolved.source, resolved.task, placement, options)
     with _LOCK:
         generator = _LOADED.get(key)
         if generator is not None and generator.loaded:
             return generator
-        backend = resolved.family.backend_class()
         with damaged_files(resolved):
             generator = backend(
                 resolved.source, resolved.family.name, resolved.task, placement, **options
@@ -78,9 +83,11 @@ def damaged_files(resolved) -> Iterator[None]:
     except GenaiError:
         raise
     except Exception as error:
-        if type(error).__name__ == "OutOfMemoryError" or not isinstance(
-            error, _READ_ERRORS
-        ) and type(error).__name__ not in ("SafetensorError", "UnpicklingError"):
+        if (
+            type(error).__name__ == "OutOfMemoryError"
+            or not isinstance(error, _READ_ERRORS)
+            and type(error).__name__ not in ("SafetensorError", "UnpicklingError")
+        ):
             raise
         raise UnsupportedModelError(
             f"could not load {resolved.name!r} from {resolved.source.location}: "

@@ -290,7 +290,11 @@ def test_mixed_run_writes_every_file_and_one_record_per_job(mixed_run):
     saved = json.loads((out / "g00.json").read_text())
     assert saved["seed"] == text["seed"] and saved["prompt"] == text["inputs"]["prompt"]
 
-    assert [o["path"] for o in by_id["img2"]["outputs"]] == ["img2-1.png", "img2-2.png", "img2.json"]
+    assert [o["path"] for o in by_id["img2"]["outputs"]] == [
+        "img2-1.png",
+        "img2-2.png",
+        "img2.json",
+    ]
     assert by_id["img2"]["result"]["seeds"] == [7, 8]
     png = genai.read_image_parameters(out / "img1.png")
     assert png["seed"] == by_id["img1"]["seed"] and png["prompt"] == "a red fox"

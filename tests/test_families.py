@@ -43,7 +43,10 @@ class EchoGenerator(Generator):
         if self.options.get("shout"):
             text = text.upper()
         return TextResult(
-            model=self.name, parameters=self.call_spec.record(settings), text=text, engine=self.engine
+            model=self.name,
+            parameters=self.call_spec.record(settings),
+            text=text,
+            engine=self.engine,
         )
 
 

@@ -60,15 +60,11 @@ def fit_conversation(
     too long, generation refuses it with its own message).
     """
     limit = getattr(generator, "context_length", None)
-    tokenizer = getattr(generator, "tokenizer", None)
-    if not limit or tokenizer is None or getattr(generator, "is_seq2seq", False):
+    if not limit or getattr(generator, "is_seq2seq", False):
         return list(messages)
     kept = list(messages)
     while len(kept) > 1:
-        text = generator._as_text(kept, system_prompt)
-        special = not generator.has_chat_template  # the template holds the special tokens
-        count = len(tokenizer(text, add_special_tokens=special)["input_ids"])
-        if count + max_new_tokens <= limit:
+        if generator.count_tokens(kept, system_prompt) + max_new_tokens <= limit:
             break
         kept = kept[2:] if len(kept) > 2 else kept[1:]
     return kept

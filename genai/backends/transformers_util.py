@@ -1,8 +1,8 @@
 """What every transformers-based backend does the same way: from_pretrained keywords, placement.
 
-    location, keywords = pretrained_args(generator)        # path or repo id, local_files_only...
-    model = AutoModel.from_pretrained(location, **keywords, **model_keywords(generator))
-    model = place(generator, model)                         # on its device, in eval mode
+location, keywords = pretrained_args(generator)        # path or repo id, local_files_only...
+model = AutoModel.from_pretrained(location, **keywords, **model_keywords(generator))
+model = place(generator, model)                         # on its device, in eval mode
 """
 
 from __future__ import annotations

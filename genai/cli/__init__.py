@@ -13,7 +13,19 @@ import logging
 import sys
 
 # Subcommand modules, in the order `genai --help` lists them.
-COMMANDS = ("models", "text", "image", "audio", "batch", "demo", "serve", "replay", "verify", "compare", "bench")
+COMMANDS = (
+    "models",
+    "text",
+    "image",
+    "audio",
+    "batch",
+    "demo",
+    "serve",
+    "replay",
+    "verify",
+    "compare",
+    "bench",
+)
 
 
 class Parser(argparse.ArgumentParser):
@@ -24,9 +36,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="genai", description="Small generative models for text, images and audio."
-    )
+    parser = Parser(prog="genai", description="Small generative models for text, images and audio.")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log what genai decides and why"
     )

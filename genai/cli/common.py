@@ -16,9 +16,9 @@ def add_model_options(parser: argparse.ArgumentParser, *, default_help: str) -> 
     parser.add_argument("--seed", type=int, default=None, help="seed for reproducible output")
 
 
-def load_from_args(args: argparse.Namespace, task: str):
-    """Load the model the arguments name, or the task's catalog default."""
+def load_from_args(args: argparse.Namespace, task: str, **options):
+    """Load the model the arguments name, or the task's catalog default (``options``: load options)."""
     import genai
 
     name = args.model or genai.default_model(task)
-    return genai.load(name, task=task, device=args.device, dtype=args.dtype)
+    return genai.load(name, task=task, device=args.device, dtype=args.dtype, **options)

@@ -25,7 +25,9 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool = False) -> Pa
     except OutputPathError:
         raise
     except OSError as error:  # a name too long, a path through a file...
-        raise OutputPathError(f"cannot write {str(path)[:200]}: {error.strerror or error}") from error
+        raise OutputPathError(
+            f"cannot write {str(path)[:200]}: {error.strerror or error}"
+        ) from error
 
 
 def _check_output_path(path: Path, overwrite: bool) -> Path:
