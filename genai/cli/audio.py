@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..results.base import is_folder
 from .common import add_model_options
 
 
@@ -59,7 +60,7 @@ def _output_path(args: argparse.Namespace) -> Path:
     from ..results.base import check_output_path
 
     path = Path(args.output).expanduser()
-    if path.is_dir() or not path.suffix:
+    if is_folder(path) or not path.suffix:
         return path  # a folder: numbered files never replace anything
     if path.suffix.lower() not in FORMATS:
         raise InvalidParameterError(

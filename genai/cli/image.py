@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..results.base import is_folder
 from ..specs.image import CLI_SPEC
 from .common import add_model_options
 
@@ -118,7 +119,7 @@ def _check_outputs(args: argparse.Namespace, call: dict) -> None:
     from ..results.image import image_output_paths
 
     output = Path(args.output).expanduser()
-    if output.is_dir() or not output.suffix:
+    if is_folder(output) or not output.suffix:
         check_output_path(output / "00001-0.png")  # a writable folder (numbered names are new)
         return
     if "interpolate" in call and output.suffix.lower() == ".gif":

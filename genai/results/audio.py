@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..errors import InvalidParameterError
-from .base import Result, atomic_write_bytes, check_output_path, to_jsonable
+from .base import Result, atomic_write_bytes, check_output_path, is_folder, to_jsonable
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -150,7 +150,7 @@ class AudioResult(Result):
         ``overwrite=True``: OutputPathError names it. Each write is atomic.
         """
         path = Path(path).expanduser()
-        if path.is_dir() or not path.suffix:
+        if is_folder(path) or not path.suffix:
             path = _numbered_path(path, self.seed)
         format = FORMATS.get(path.suffix.lower())
         if format is None:

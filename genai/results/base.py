@@ -12,6 +12,15 @@ from typing import Any, ClassVar
 from ..errors import OutputPathError
 
 
+def is_folder(path: str | os.PathLike) -> bool:
+    """``Path.is_dir`` that says False, not OSError, for a name the system cannot even look up
+    (too long, a NUL); check_output_path then names the problem."""
+    try:
+        return Path(path).is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def check_output_path(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Refuse, before any work, an output path that cannot be written or would replace a file.
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import provenance
 from ..errors import InvalidParameterError
-from .base import Result, atomic_write_bytes, check_output_path, to_jsonable
+from .base import Result, atomic_write_bytes, check_output_path, is_folder, to_jsonable
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -204,7 +204,7 @@ class FramesResult(ImageResult):
 
     def output_paths(self, path: str | os.PathLike = ".") -> list[Path]:
         path = Path(path).expanduser()
-        if path.is_dir() or not path.suffix:
+        if is_folder(path) or not path.suffix:
             return [_numbered_paths(path, self.seeds[:1])[0]]
         if path.suffix.lower() not in (".png", ".gif"):
             raise InvalidParameterError(
@@ -249,7 +249,7 @@ def image_output_paths(path: str | os.PathLike, count: int, seeds: list[int]) ->
     """Where ``count`` pictures go for an output ``path``: a ``.png`` file (``name-i.png``
     for several) or a folder (numbered ``00001-<seed>.png`` after the files there)."""
     path = Path(path).expanduser()
-    if path.is_dir() or not path.suffix:
+    if is_folder(path) or not path.suffix:
         return _numbered_paths(path, seeds)
     if path.suffix.lower() != ".png":
         raise InvalidParameterError(

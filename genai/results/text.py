@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..errors import OutputPathError
-from .base import Result, atomic_write_text, check_output_path
+from .base import Result, atomic_write_text, check_output_path, is_folder
 
 TEXT_SUFFIXES = (".txt", ".md", ".text")
 
@@ -19,7 +19,7 @@ def text_output_path(
     """Where a text result goes (a folder gets text.txt), checked before any work: a text
     suffix, and neither the file nor its .json record replaced unless ``overwrite``."""
     path = Path(path)
-    if path.is_dir() or not path.suffix:
+    if is_folder(path) or not path.suffix:
         path = path / "text.txt"
     if path.suffix.lower() not in TEXT_SUFFIXES:
         raise OutputPathError(
