@@ -128,3 +128,17 @@ def test_import_genai_loads_no_engine():
     code = "import genai, sys; print(sorted(m for m in ('torch', 'transformers', 'xllamacpp') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_process_that_exits_with_a_stream_still_open_exits_cleanly(tiny_gguf):
+    """A decoding thread left inside llama.cpp at interpreter exit used to crash (exit 139)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import genai\n"
+        f"stream = genai.load({tiny_gguf!r}, threads=1).stream('the fox', max_new_tokens=200)\n"
+        "next(iter(stream))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]

@@ -10,9 +10,11 @@ exactly the result's text.
 
 from __future__ import annotations
 
+import atexit
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -134,6 +136,7 @@ class TextStream:
     def _pieces(self) -> Iterator[str]:
         self.started = time.perf_counter()
         self._thread = threading.Thread(target=self._work, name="genai-text-stream", daemon=True)
+        _OPEN_STREAMS.add(self)
         self._thread.start()
         try:
             while True:
@@ -167,6 +170,20 @@ class TextStream:
         for _ in self:
             pass
         return self.result.text if self.result is not None else ""
+
+
+# Streams still decoding when the interpreter exits are stopped first: a decoding thread left
+# inside llama.cpp while Python tears itself down crashes the process (seen: exit code 139).
+_OPEN_STREAMS: weakref.WeakSet[TextStream] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_open_streams() -> None:
+    for stream in list(_OPEN_STREAMS):
+        stream._cancel.set()
+    for stream in list(_OPEN_STREAMS):
+        if stream._thread is not None:
+            stream._thread.join(timeout=10)
 
 
 # --- transformers' side: generate() reports to streamers and asks stopping criteria --------
