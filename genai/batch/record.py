@@ -80,10 +80,4 @@ class Recorder:
 
 
 def _save_files(result: Any, stem: Path, suffix: str | None) -> tuple[list[Path], dict[str, Any]]:
-    from ..results.base import Result
-
-    if type(result).save_files is Result.save_files:  # ADAPTER until the results implement it
-        from .legacy import save_files_and_summary
-
-        return save_files_and_summary(result, stem, suffix)
     return result.save_files(stem, suffix=suffix), result.summary()
