@@ -498,7 +498,7 @@ def try_chat(rng: random.Random, target: Target, scratch: Path) -> Try:
 
 
 def try_misspelled_call(rng: random.Random, target: Target, scratch: Path) -> Try:
-    valid = set(target.generator.call_spec.params if target.generator.call_spec else ())
+    valid = set(target.generator.call_spec.names)
     valid |= set(target.numbers) | {"speaker", "voice", "prompt", "text", "progress", "cancel"}
     known = sorted(n for n in valid if n.isidentifier())
     typo = misspell(rng, rng.choice(known), valid)
@@ -646,7 +646,9 @@ def output_paths(
     if choice == 1:
         sidecar = folder / "data.json"
         sidecar.write_text('{"keep": "me"}')
-        return "a name whose .json sidecar exists", folder / f"data{suffix}", REFUSE, sidecar
+        # A PNG keeps its record inside and writes no sidecar: it may be saved, untouched beside.
+        expect = EITHER if modality == "image" else REFUSE
+        return "a name whose .json sidecar exists", folder / f"data{suffix}", expect, sidecar
     if choice == 2:
         return "/dev/full", Path("/dev/full"), REFUSE, None
     if choice == 3:
@@ -804,9 +806,10 @@ def try_cli(rng: random.Random, target: Target, scratch: Path) -> Try:
         prompt = rng.choice([b"ab\xffcd", b"x\xed\xa0\x80y"])
         rest, label = [*rest, *output], f"argv bytes {prompt!r}"
     elif choice == 4:
-        label, name, _ = garbage_models(rng, scratch, PATHS)
-        if not isinstance(name, str) or "\x00" in name or "\ud800" in name or not name.strip():
-            name = str(scratch / "no-such-model")
+        label, name, options = garbage_models(rng, scratch, PATHS)
+        bad_name = not isinstance(name, str) or "\x00" in name or "\ud800" in name
+        if options or bad_name or not name.strip():  # load options have no CLI form here
+            name, label = str(scratch / "no-such-model"), "a missing model"
         rest, label = ["-m", name, *output], f"-m {label}"
     elif choice == 5:
         label, path, expect, guarded = output_paths(rng, scratch, target.modality)
