@@ -188,6 +188,32 @@ class Studio:
             record = Path(paths[0]).with_suffix(".json")
             return [*paths, *([record] if record.is_file() else [])]
 
+    async def generate(
+        self,
+        generator: Any,
+        arguments: list[Any],
+        keywords: dict[str, Any],
+        *,
+        folder: str,
+        progress: gr.Progress | None,
+        what: str,
+        unit: str,
+    ) -> tuple[Any, list[Path]]:
+        """One call of ``generator`` in a worker thread, and every file of its result saved in
+        ``folder``. Its errors show in the page; one call at a time per model; the progress
+        bar says ``what`` and counts ``unit``s, and Stop ends the call at its next one."""
+
+        def work(cancel: threading.Event) -> tuple[Any, list[Path]]:
+            with shown_in_page(), self.using(generator):
+                result = generator(
+                    *arguments,
+                    progress=reporter(progress, what, unit, cancel),
+                    **with_cancel(generator, cancel, keywords),
+                )
+                return result, self.save(result, folder)
+
+        return await in_thread(work)
+
     @contextlib.contextmanager
     def using(self, generator: Any) -> Iterator[None]:
         """One call at a time per model, whichever tab asks (the story shares models with
@@ -219,3 +245,10 @@ class Studio:
                 duration=5,
             )
         return generator
+
+
+class Tab:
+    """One tab of the page: its callbacks share the demo's studio."""
+
+    def __init__(self, studio: Studio):
+        self.studio = studio

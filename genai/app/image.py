@@ -9,19 +9,9 @@ from typing import Any
 import gradio as gr
 
 from ..params import Param
-from .callbacks import (
-    Studio,
-    as_int,
-    as_seed,
-    given,
-    in_thread,
-    reporter,
-    require_text,
-    shown_in_page,
-    with_cancel,
-)
-from .models import call_names, catalog_defaults, slot_task, status_of, takes_prompt
-from .widgets import PRIVATE, Picker, control, model_picker, seed_box, stop_button
+from .callbacks import Studio, Tab, as_int, as_seed, given, in_thread, require_text
+from .models import call_names, catalog_defaults, slot_task, takes_prompt
+from .widgets import PRIVATE, Picker, control, model_picker, seed_box, stop_button, wire_run
 
 MAX_IMAGES = 4
 # The controls, as the image spec declares them once it does (genai.specs.image). The
@@ -54,7 +44,7 @@ def image_caption(result: Any, index: int) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def paint(
+async def paint(
     studio: Studio,
     generator: Any,
     prompt: str | None,
@@ -62,7 +52,6 @@ def paint(
     *,
     folder: str,
     progress: gr.Progress | None,
-    cancel: Any,
 ) -> tuple[Any, list[str]]:
     """Call an image generator (no prompt for an unconditional one) and save its PNGs."""
     accepted = frozenset(getattr(generator, "call_spec", ()) and generator.call_spec.names)
@@ -70,14 +59,31 @@ def paint(
     if not takes_prompt(generator.task):
         keywords = {k: v for k, v in keywords.items() if k not in PROMPT_KEYWORDS}
     arguments = [prompt] if takes_prompt(generator.task) else []
-    with shown_in_page(), studio.using(generator):
-        result = generator(
-            *arguments,
-            progress=reporter(progress, "denoising", "steps", cancel),
-            **with_cancel(generator, cancel, keywords),
-        )
-        files = [str(path) for path in studio.save(result, folder)]
+    result, saved = await studio.generate(
+        generator,
+        arguments,
+        keywords,
+        folder=folder,
+        progress=progress,
+        what="denoising",
+        unit="steps",
+    )
+    files = [str(path) for path in saved]
     return result, [path for path in files if path.endswith(".png")]
+
+
+def model_control(
+    param: Param, defaults: dict[str, Any], shown: dict[str, bool], **look: Any
+) -> gr.Component:
+    """A control that starts at the model's catalog default and shows if the model takes it."""
+    return control(
+        "image",
+        param,
+        value=defaults.get(param.name),
+        info=param.help,
+        visible=shown[param.name],
+        **look,
+    )
 
 
 def shown_controls(name: str) -> dict[str, bool]:
@@ -93,9 +99,8 @@ def shown_controls(name: str) -> dict[str, bool]:
     return {"prompt": prompted, **shown}
 
 
-class ImageTab:
-    def __init__(self, studio: Studio):
-        self.studio = studio
+class ImageTab(Tab):
+    """Pictures from a prompt, or from nothing for an unconditional model."""
 
     async def generate(
         self,
@@ -125,16 +130,8 @@ class ImageTab:
             num_images=as_int(num_images),
         )
         started = time.perf_counter()
-        result, paths = await in_thread(
-            lambda cancel: paint(
-                self.studio,
-                generator,
-                prompt,
-                keywords,
-                folder="images",
-                progress=progress,
-                cancel=cancel,
-            )
+        result, paths = await paint(
+            self.studio, generator, prompt, keywords, folder="images", progress=progress
         )
         gallery = [(path, image_caption(result, i)) for i, path in enumerate(paths)]
         note = "" if takes_prompt(generator.task) else f" · {result.model} draws without a prompt"
@@ -166,8 +163,7 @@ class ImageTab:
     def build(self, default: str, limit: dict[str, Any]) -> Picker:
         defaults = catalog_defaults(default)
         shown = shown_controls(default)
-        picker, load = model_picker("image", default)
-        status = gr.Markdown(elem_id="image-status")
+        picker = model_picker("image", default, api_name="load_image")
         with gr.Row():
             with gr.Column(scale=2):
                 prompt = gr.Textbox(
@@ -184,36 +180,13 @@ class ImageTab:
                     visible=shown["negative_prompt"],
                 )
                 with gr.Row():
-                    steps = control(
-                        "image",
-                        STEPS,
-                        value=defaults.get("num_inference_steps"),
-                        label="Steps",
-                        info=STEPS.help,
-                        minimum=0,
-                        visible=shown["num_inference_steps"],
-                    )
-                    guidance = control(
-                        "image",
-                        GUIDANCE,
-                        value=defaults.get("guidance_scale"),
-                        label="Guidance",
-                        info=GUIDANCE.help,
-                        minimum=-1,
-                        maximum=None,
-                        visible=shown["guidance_scale"],
+                    steps = model_control(STEPS, defaults, shown, label="Steps", minimum=0)
+                    guidance = model_control(
+                        GUIDANCE, defaults, shown, label="Guidance", minimum=-1, maximum=None
                     )
                 with gr.Row():
                     width, height = (
-                        control(
-                            "image",
-                            param,
-                            value=defaults.get(param.name),
-                            step=8,
-                            info=param.help,
-                            minimum=0,
-                            visible=shown[param.name],
-                        )
+                        model_control(param, defaults, shown, step=8, minimum=0)
                         for param in (WIDTH, HEIGHT)
                     )
                 seed = seed_box("image-seed")
@@ -237,16 +210,28 @@ class ImageTab:
                     elem_id="image-files",
                 )
                 summary = gr.Markdown(elem_id="image-summary")
-        event = go.click(
+        inputs = [
+            picker.dropdown,
+            prompt,
+            negative,
+            steps,
+            guidance,
+            width,
+            height,
+            seed,
+            num_images,
+        ]
+        outputs = [gallery, files, summary]
+        wire_run(
+            go,
+            stop,
             self.generate,
-            [picker, prompt, negative, steps, guidance, width, height, seed, num_images],
-            [gallery, files, summary],
+            inputs,
+            outputs,
             api_name="image",
-            concurrency_id="image",
-            **limit,
+            limit=limit,
+            pickers=[picker],
         )
-        event.then(status_of("image"), picker, status, **PRIVATE)
-        stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
         controls = [prompt, negative, steps, guidance, width, height]
-        picker.change(self.settings, picker, controls, **PRIVATE)
-        return Picker("image", picker, load, status, "load_image")
+        picker.dropdown.change(self.settings, picker.dropdown, controls, **PRIVATE)
+        return picker

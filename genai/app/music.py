@@ -9,19 +9,8 @@ from typing import Any
 import gradio as gr
 
 from ..params import Param
-from .callbacks import (
-    Studio,
-    as_seed,
-    audio_outputs,
-    given,
-    in_thread,
-    reporter,
-    require_text,
-    shown_in_page,
-    with_cancel,
-)
-from .models import status_of
-from .widgets import PRIVATE, Picker, control, model_picker, seed_box, stop_button
+from .callbacks import Tab, as_seed, audio_outputs, given, in_thread, require_text
+from .widgets import Picker, control, model_picker, player_and_mel, seed_box, stop_button, wire_run
 
 DURATION = Param("duration", float, 5.0, low=1.0, high=30.0)
 EXAMPLES = [
@@ -30,27 +19,8 @@ EXAMPLES = [
 ]
 
 
-def compose(
-    studio: Studio,
-    generator: Any,
-    prompt: str,
-    keywords: dict[str, Any],
-    *,
-    progress: gr.Progress | None,
-    cancel: Any,
-) -> tuple[Any, list[Any]]:
-    with shown_in_page(), studio.using(generator):
-        result = generator(
-            prompt,
-            progress=reporter(progress, "generating", "steps", cancel),
-            **with_cancel(generator, cancel, keywords),
-        )
-        return result, studio.save(result, "audio")
-
-
-class MusicTab:
-    def __init__(self, studio: Studio):
-        self.studio = studio
+class MusicTab(Tab):
+    """Music or sound from a description."""
 
     async def audio(
         self,
@@ -66,10 +36,14 @@ class MusicTab:
         generator = await in_thread(lambda _: self.studio.load("audio", model, progress))
         keywords = given(duration=duration, seed=as_seed(seed))
         started = time.perf_counter()
-        result, files = await in_thread(
-            lambda cancel: compose(
-                self.studio, generator, prompt, keywords, progress=progress, cancel=cancel
-            )
+        result, files = await self.studio.generate(
+            generator,
+            [prompt],
+            keywords,
+            folder="audio",
+            progress=progress,
+            what="generating",
+            unit="steps",
         )
         shown = audio_outputs(result, files, started)
         return (
@@ -82,8 +56,7 @@ class MusicTab:
         )
 
     def build(self, default: str, limit: dict[str, Any]) -> Picker:
-        picker, load = model_picker("audio", default)
-        status = gr.Markdown(elem_id="audio-status")
+        picker = model_picker("audio", default, api_name="load_audio")
         with gr.Row():
             with gr.Column(scale=2):
                 prompt = gr.Textbox(
@@ -96,16 +69,7 @@ class MusicTab:
                     stop = stop_button("audio-stop")
                 gr.Examples(EXAMPLES, inputs=[prompt, duration], cache_examples=False)
             with gr.Column(scale=3):
-                player = gr.Audio(
-                    label="Audio", type="filepath", interactive=False, elem_id="audio-audio"
-                )
-                mel = gr.Image(
-                    label="Mel spectrogram",
-                    type="pil",
-                    format="png",
-                    interactive=False,
-                    elem_id="audio-spectrogram",
-                )
+                player, mel = player_and_mel("Audio", "audio")
                 notes = gr.Image(
                     label="Piano roll (the notes the model wrote)",
                     type="pil",
@@ -122,14 +86,9 @@ class MusicTab:
                     elem_id="audio-other-files",
                 )
                 summary = gr.Markdown(elem_id="audio-summary")
-        event = go.click(
-            self.audio,
-            [picker, prompt, duration, seed],
-            [player, mel, wav, summary, notes, others],
-            api_name="audio",
-            concurrency_id="audio",
-            **limit,
+        inputs = [picker.dropdown, prompt, duration, seed]
+        outputs = [player, mel, wav, summary, notes, others]
+        wire_run(
+            go, stop, self.audio, inputs, outputs, api_name="audio", limit=limit, pickers=[picker]
         )
-        event.then(status_of("audio"), picker, status, **PRIVATE)
-        stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
-        return Picker("audio", picker, load, status, "load_audio")
+        return picker

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from ..params import Param
-from .callbacks import (
-    Studio,
-    as_seed,
-    audio_outputs,
-    given,
-    in_thread,
-    reporter,
-    require_text,
-    shown_in_page,
-    with_cancel,
+from .callbacks import Studio, Tab, as_seed, audio_outputs, given, in_thread, require_text
+from .models import find_loaded
+from .widgets import (
+    PRIVATE,
+    Picker,
+    control,
+    model_picker,
+    player_and_mel,
+    seed_box,
+    stop_button,
+    wire_run,
 )
-from .models import find_loaded, status_of
-from .widgets import PRIVATE, Picker, control, model_picker, seed_box, stop_button
 
 SPEED = Param("speed", float, 1.0, low=0.5, high=2.0)
 EXAMPLES = [
@@ -29,7 +29,7 @@ EXAMPLES = [
 ]
 
 
-def speak(
+async def speak(
     studio: Studio,
     generator: Any,
     text: str,
@@ -37,21 +37,21 @@ def speak(
     *,
     folder: str,
     progress: gr.Progress | None,
-    cancel: Any,
-) -> tuple[Any, list[Any]]:
-    """Read ``text`` aloud with a speech generator (stopping between sentences once cancelled)."""
-    with shown_in_page(), studio.using(generator):
-        result = generator(
-            text,
-            progress=reporter(progress, "speaking", "sentences", cancel),
-            **with_cancel(generator, cancel, keywords),
-        )
-        return result, studio.save(result, folder)
+) -> tuple[Any, list[Path]]:
+    """Read ``text`` aloud with a speech generator (Stop ends it between sentences)."""
+    return await studio.generate(
+        generator,
+        [text],
+        keywords,
+        folder=folder,
+        progress=progress,
+        what="speaking",
+        unit="sentences",
+    )
 
 
-class SpeechTab:
-    def __init__(self, studio: Studio):
-        self.studio = studio
+class SpeechTab(Tab):
+    """Text read aloud, in one of the model's voices."""
 
     async def speech(
         self,
@@ -72,16 +72,8 @@ class SpeechTab:
             speed=None if speed is None or float(speed) == 1.0 else float(speed),
         )
         started = time.perf_counter()
-        result, files = await in_thread(
-            lambda cancel: speak(
-                self.studio,
-                generator,
-                text,
-                keywords,
-                folder="speech",
-                progress=progress,
-                cancel=cancel,
-            )
+        result, files = await speak(
+            self.studio, generator, text, keywords, folder="speech", progress=progress
         )
         shown = audio_outputs(result, files, started)
         return shown["sound"], shown["mel"], shown["sound"], shown["summary"]
@@ -97,8 +89,7 @@ class SpeechTab:
         return {**self.voices(name), "value": ""}
 
     def build(self, default: str, limit: dict[str, Any]) -> Picker:
-        picker, load = model_picker("speech", default)
-        status = gr.Markdown(elem_id="speech-status")
+        picker = model_picker("speech", default, api_name="load_speech")
         with gr.Row():
             with gr.Column(scale=2):
                 text = gr.Textbox(label="Text to speak", lines=4, elem_id="speech-text")
@@ -117,31 +108,14 @@ class SpeechTab:
                     stop = stop_button("speech-stop")
                 gr.Examples(EXAMPLES, inputs=[text], cache_examples=False)
             with gr.Column(scale=3):
-                player = gr.Audio(
-                    label="Speech", type="filepath", interactive=False, elem_id="speech-audio"
-                )
-                mel = gr.Image(
-                    label="Mel spectrogram",
-                    type="pil",
-                    format="png",
-                    interactive=False,
-                    elem_id="speech-spectrogram",
-                )
+                player, mel = player_and_mel("Speech", "speech")
                 wav = gr.File(label="WAV file", elem_id="speech-file")
                 summary = gr.Markdown(elem_id="speech-summary")
-        event = go.click(
-            self.speech,
-            [picker, text, self.voice, speed, seed],
-            [player, mel, wav, summary],
-            api_name="speech",
-            concurrency_id="speech",
-            **limit,
+        picker.after_load, picker.after_load_output = self.voices, self.voice
+        inputs = [picker.dropdown, text, self.voice, speed, seed]
+        outputs = [player, mel, wav, summary]
+        wire_run(
+            go, stop, self.speech, inputs, outputs, api_name="speech", limit=limit, pickers=[picker]
         )
-        event.then(status_of("speech"), picker, status, **PRIVATE).then(
-            self.voices, picker, self.voice, **PRIVATE
-        )
-        stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
-        picker.change(self.voices_anew, picker, self.voice, **PRIVATE)
-        return Picker(
-            "speech", picker, load, status, "load_speech", self.voices, after_load_output=self.voice
-        )
+        picker.dropdown.change(self.voices_anew, picker.dropdown, self.voice, **PRIVATE)
+        return picker

@@ -12,19 +12,11 @@ import gradio as gr
 
 import genai
 
-from .callbacks import (
-    MAX_SEED,
-    Studio,
-    as_int,
-    as_seed,
-    in_thread,
-    require_text,
-    streamed,
-)
+from .callbacks import MAX_SEED, Tab, as_int, as_seed, in_thread, require_text, streamed
 from .image import image_caption, paint
-from .models import slot_task, status_of, takes_prompt
+from .models import slot_task, takes_prompt
 from .speech import speak
-from .widgets import PRIVATE, Picker, model_picker, seed_box, stop_button
+from .widgets import Picker, model_picker, seed_box, stop_button, wire_run
 
 STORY_SYSTEM = (
     "You are a storyteller. You write short, vivid, complete stories in plain English "
@@ -53,9 +45,15 @@ def speakable(text: str) -> str:
     return re.sub(r"[*#_`>~]+", "", text).strip()
 
 
-class StoryTab:
-    def __init__(self, studio: Studio):
-        self.studio = studio
+def skipped(stages: list[str], what: str, error: Exception) -> None:
+    """A stage that failed, said in the stages and in a pop-up (the story goes on)."""
+    message = error.message if isinstance(error, gr.Error) else str(error)
+    stages[-1] = f"⚠ no {what}: {message}"
+    gr.Warning(f"No {what}: {message}")
+
+
+class StoryTab(Tab):
+    """One idea in: a story, its illustration and its narration."""
 
     async def story(
         self,
@@ -75,6 +73,7 @@ class StoryTab:
         idea = require_text(idea, "The idea")
         seed = as_seed(seed)
         seed = random.SystemRandom().randint(0, MAX_SEED) if seed is None else seed
+        same_seed = {"seed": seed}  # the picture and the voice draw from the story's seed
         load = self.studio.load_or_raise
         stages = [f"… writing the story (seed {seed})…"]
         story, picture_prompt, picture, narration = "", "", None, None
@@ -135,50 +134,31 @@ class StoryTab:
         yield state()
         try:
             painter = await in_thread(lambda _: load("image", image_model, progress))
-            result, files = await in_thread(
-                lambda cancel: paint(
-                    self.studio,
-                    painter,
-                    picture_prompt,
-                    {"seed": seed},
-                    folder="story",
-                    progress=progress,
-                    cancel=cancel,
-                )
+            result, files = await paint(
+                self.studio, painter, picture_prompt, same_seed, folder="story", progress=progress
             )
             picture = files[0]
             what = "illustration" if prompted else f"{PORTRAIT}, drawn without a prompt,"
             stages[-1] = f"✓ {what} by {result.model} ({image_caption(result, 0)})"
-        except gr.Error as error:
-            stages[-1] = f"⚠ no illustration: {error.message}"
-            gr.Warning(f"No illustration: {error.message}")
-        except genai.GenaiError as error:
-            stages[-1] = f"⚠ no illustration: {error}"
-            gr.Warning(f"No illustration: {error}")
+        except (gr.Error, genai.GenaiError) as error:
+            skipped(stages, "illustration", error)
         stages.append("… narrating…")
         yield state()
 
         try:
             narrator = await in_thread(lambda _: load("speech", speech_model, progress))
-            spoken, files = await in_thread(
-                lambda cancel: speak(
-                    self.studio,
-                    narrator,
-                    speakable(story) or idea,
-                    {"seed": seed},
-                    folder="story",
-                    progress=progress,
-                    cancel=cancel,
-                )
+            spoken, files = await speak(
+                self.studio,
+                narrator,
+                speakable(story) or idea,
+                same_seed,
+                folder="story",
+                progress=progress,
             )
             narration = next(str(p) for p in files if p.suffix.lower() in (".wav", ".flac"))
             stages[-1] = f"✓ narration by {spoken.model}: {spoken.duration:.1f} s"
-        except gr.Error as error:
-            stages[-1] = f"⚠ no narration: {error.message}"
-            gr.Warning(f"No narration: {error.message}")
-        except genai.GenaiError as error:
-            stages[-1] = f"⚠ no narration: {error}"
-            gr.Warning(f"No narration: {error}")
+        except (gr.Error, genai.GenaiError) as error:
+            skipped(stages, "narration", error)
         yield state()
 
     def build(self, defaults: dict[str, str], limit: dict[str, Any]) -> list[Picker]:
@@ -195,11 +175,9 @@ class StoryTab:
                 ("speech", "Narrator"),
             ):
                 with gr.Column():
-                    dropdown, load = model_picker(
-                        slot, defaults[slot], label=label, elem_id=f"story-{slot}"
+                    pickers.append(
+                        model_picker(slot, defaults[slot], label=label, elem_id=f"story-{slot}")
                     )
-                    status = gr.Markdown(elem_id=f"story-{slot}-status")
-                pickers.append(Picker(slot, dropdown, load, status))
         with gr.Row():
             idea = gr.Textbox(
                 label="Idea",
@@ -228,8 +206,8 @@ class StoryTab:
                 picture = gr.Image(
                     label="Illustration",
                     type="filepath",
-                    height=360,
                     format="png",
+                    height=360,
                     interactive=False,
                     elem_id="story-image",
                 )
@@ -238,15 +216,14 @@ class StoryTab:
                     interactive=False,
                     elem_id="story-picture-prompt",
                 )
-        event = go.click(
+        wire_run(
+            go,
+            stop,
             self.story,
             [idea, *(p.dropdown for p in pickers), words, seed],
             [text, picture_prompt, picture, narration, stages],
             api_name="story",
-            concurrency_id="story",
-            **limit,
+            limit=limit,
+            pickers=pickers,
         )
-        for p in pickers:
-            event.then(status_of(p.slot), p.dropdown, p.status, **PRIVATE)
-        stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
         return pickers

@@ -9,7 +9,7 @@ import gradio as gr
 
 from ..generator import Generator
 from ..params import Param
-from .callbacks import Studio, as_int, as_seed, in_thread, require_text, shown_in_page, streamed
+from .callbacks import Tab, as_int, as_seed, in_thread, require_text, shown_in_page, streamed
 from .models import catalog_defaults, status_of
 from .widgets import PRIVATE, Picker, control, model_picker, seed_box, stop_button
 
@@ -70,9 +70,8 @@ def fit_conversation(
     return kept
 
 
-class TextTab:
-    def __init__(self, studio: Studio):
-        self.studio = studio
+class TextTab(Tab):
+    """A chat with a text model."""
 
     async def chat(
         self,
@@ -127,8 +126,7 @@ class TextTab:
     def build(self, default: str, limit: dict[str, Any]) -> Picker:
         """The tab's page and events; returns its model picker, Load button and status line."""
         defaults = catalog_defaults(default)
-        picker, load = model_picker("text", default)
-        status = gr.Markdown(elem_id="text-status")
+        picker = model_picker("text", default, api_name="load_text")
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(label="Chat", height=420, elem_id="chatbot")
@@ -152,23 +150,25 @@ class TextTab:
                     lines=3,
                     info="a completion model without a chat template ignores it",
                 )
-                max_new_tokens = control(
-                    "text",
-                    MAX_NEW_TOKENS,
-                    value=defaults.get("max_new_tokens"),
-                    label="Max new tokens",
-                    elem_id="chat-max-new-tokens",
+                max_new_tokens, temperature, top_p = (
+                    control("text", param, value=defaults.get(param.name), label=label, elem_id=key)
+                    for param, label, key in (
+                        (MAX_NEW_TOKENS, "Max new tokens", "chat-max-new-tokens"),
+                        (TEMPERATURE, "Temperature", "chat-temperature"),
+                        (TOP_P, "Top-p", None),
+                    )
                 )
-                temperature = control(
-                    "text",
-                    TEMPERATURE,
-                    value=defaults.get("temperature"),
-                    label="Temperature",
-                    elem_id="chat-temperature",
-                )
-                top_p = control("text", TOP_P, value=defaults.get("top_p"), label="Top-p")
                 seed = seed_box("chat-seed")
-        inputs = [message, chatbot, picker, system_prompt, max_new_tokens, temperature, top_p, seed]
+        inputs = [
+            message,
+            chatbot,
+            picker.dropdown,
+            system_prompt,
+            max_new_tokens,
+            temperature,
+            top_p,
+            seed,
+        ]
         outputs = [chatbot, message, stats]
         events = [
             send.click(self.chat, inputs, outputs, api_name="chat", concurrency_id="text", **limit),
@@ -182,9 +182,9 @@ class TextTab:
             ),
         ]
         for event in events:
-            event.then(status_of("text"), picker, status, **PRIVATE)
+            event.then(status_of("text"), picker.dropdown, picker.status, **PRIVATE)
         stop.click(
             lambda: "stopped", None, stats, cancels=events, queue=False, api_visibility="private"
         )
         clear.click(lambda: ([], "", ""), None, outputs, queue=False, api_visibility="private")
-        return Picker("text", picker, load, status, "load_text")
+        return picker

@@ -1,4 +1,5 @@
-"""Controls the tabs share: a model picker, a seed box, and a control built from a parameter.
+"""What the tabs' pages share: a model picker with its status line, a seed box, an audio
+player with its mel picture, a control built from a parameter, and the Run/Stop wiring.
 
 ``control(modality, fallback)`` builds a slider, number box, dropdown, checkbox or text box
 from the modality's parameter spec (``genai.specs.<modality>``: bounds, default, help) when
@@ -17,7 +18,7 @@ import gradio as gr
 
 from ..params import Param, ParamSpec
 from .callbacks import MAX_SEED
-from .models import SLOTS, model_choices
+from .models import SLOTS, model_choices, status_of
 
 
 def spec_param(modality: str, name: str) -> Param | None:
@@ -87,11 +88,17 @@ class Picker:
 
 
 def model_picker(
-    slot: str, default: str, *, label: str | None = None, elem_id: str | None = None
-) -> tuple[gr.Dropdown, gr.Button]:
-    """A model dropdown (catalog choices, any hub id or path typed in) with a Load button."""
+    slot: str,
+    default: str,
+    *,
+    label: str | None = None,
+    elem_id: str | None = None,
+    api_name: str | None = None,
+) -> Picker:
+    """A model dropdown (catalog choices, any hub id or path typed in) with a Load button (the
+    API endpoint ``api_name``, if any), and the status line of the model it names below it."""
     load = gr.Button("Load now", size="sm", elem_id=f"{elem_id or slot}-load")
-    picker = gr.Dropdown(
+    dropdown = gr.Dropdown(
         choices=model_choices(slot, default),
         value=default,
         label=label or SLOTS[slot].label,
@@ -100,7 +107,21 @@ def model_picker(
         elem_id=f"{elem_id or slot}-model",
         buttons=[load],
     )
-    return picker, load
+    status = gr.Markdown(elem_id=f"{elem_id or slot}-status")
+    return Picker(slot, dropdown, load, status, api_name)
+
+
+def player_and_mel(label: str, tab: str) -> tuple[gr.Audio, gr.Image]:
+    """An audio tab's player, and below it the mel spectrogram picture of what it plays."""
+    player = gr.Audio(label=label, type="filepath", interactive=False, elem_id=f"{tab}-audio")
+    mel = gr.Image(
+        label="Mel spectrogram",
+        type="pil",
+        format="png",
+        interactive=False,
+        elem_id=f"{tab}-spectrogram",
+    )
+    return player, mel
 
 
 def seed_box(elem_id: str) -> gr.Number:
@@ -126,3 +147,25 @@ def stop_button(elem_id: str) -> gr.Button:
 
 # Events that only refresh the page: not in the API, never queued behind a long job.
 PRIVATE = {"api_visibility": "private", "concurrency_limit": None, "show_progress": "hidden"}
+
+
+def wire_run(
+    go: gr.Button,
+    stop: gr.Button,
+    run: Callable[..., Any],
+    inputs: list[gr.Component],
+    outputs: list[gr.Component],
+    *,
+    api_name: str,
+    limit: dict[str, Any],
+    pickers: list[Picker],
+) -> None:
+    """``go`` runs ``run`` (the API endpoint ``api_name``, in the tab's own queue), then
+    refreshes each picker's status line (and what it refreshes after a load); ``stop``
+    cancels the run."""
+    event = go.click(run, inputs, outputs, api_name=api_name, concurrency_id=api_name, **limit)
+    for picker in pickers:
+        refreshed = event.then(status_of(picker.slot), picker.dropdown, picker.status, **PRIVATE)
+        if picker.after_load is not None:
+            refreshed.then(picker.after_load, picker.dropdown, picker.after_load_output, **PRIVATE)
+    stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
