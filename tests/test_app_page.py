@@ -130,7 +130,7 @@ def test_a_control_follows_the_modality_spec_when_it_declares_the_parameter(monk
     # The spec gives no upper bound: the app's own one keeps it a slider.
     tokens = control("text", MAX_NEW_TOKENS, value=32)
     assert (tokens.maximum, tokens.value, tokens.info) == (1024, 32, "tokens to write")
-    monkeypatch.delitem(sys.modules, "genai.specs.text")
+    monkeypatch.setitem(sys.modules, "genai.specs.text", types.ModuleType("genai.specs.text"))
     assert control("text", TEMPERATURE).maximum == TEMPERATURE.high  # no spec: the fallback
 
 
