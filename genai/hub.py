@@ -102,11 +102,14 @@ def embedded_missing(entry: ModelEntry) -> ModelNotAvailableError:
 
 def looks_like_path(name: str) -> bool:
     """A name meant as a file or folder (an existing one wins over a hub id, as in transformers)."""
-    return (
-        name.startswith(("/", "./", "../", "~"))
-        or name.endswith((".gguf", ".safetensors", ".ckpt", ".onnx"))
-        or Path(name).expanduser().exists()
-    )
+    if name.startswith(("/", "./", "../", "~")) or name.endswith(
+        (".gguf", ".safetensors", ".ckpt", ".onnx")
+    ):
+        return True
+    try:
+        return Path(name).expanduser().exists()
+    except (OSError, ValueError):  # too long, or a NUL: not a path that exists
+        return False
 
 
 def resolve_source(name: str, entry: ModelEntry | None) -> Source:

@@ -140,5 +140,7 @@ def test_a_process_that_exits_with_a_stream_still_open_exits_cleanly(tiny_gguf):
         f"stream = genai.load({tiny_gguf!r}, threads=1).stream('the fox', max_new_tokens=200)\n"
         "next(iter(stream))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-500:]

@@ -8,11 +8,10 @@ refuses the others with a one-line error, before any work.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..results.base import is_folder
-from .common import add_model_options
+from .common import add_model_options, read_prompt
 
 
 def _spec():
@@ -93,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..params import check_prompt
 
-    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    prompt = read_prompt(args.prompt)
     spec = _spec()
     call = spec.from_arguments(args)
     if isinstance(call.get("voice"), str) and call["voice"].isdigit():

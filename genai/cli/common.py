@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def add_model_options(parser: argparse.ArgumentParser, *, default_help: str) -> None:
@@ -22,3 +23,19 @@ def load_from_args(args: argparse.Namespace, task: str, **options):
 
     name = args.model or genai.default_model(task)
     return genai.load(name, task=task, device=args.device, dtype=args.dtype, **options)
+
+
+def read_prompt(argument: str) -> str:
+    """The prompt argument, or stdin for "-" (which must be UTF-8)."""
+    if argument != "-":
+        return argument
+    from ..errors import InvalidParameterError
+
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidParameterError(
+            f"stdin is not valid UTF-8 (byte {data[error.start]:#04x} at offset {error.start}); "
+            "convert it, e.g. with iconv -t UTF-8"
+        ) from None

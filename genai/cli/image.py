@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..results.base import is_folder
 from ..specs.image import CLI_SPEC
-from .common import add_model_options
+from .common import add_model_options, read_prompt
 
 DEFAULT_FRAMES = 8
 
@@ -96,7 +96,7 @@ def _call_from(args: argparse.Namespace) -> tuple[dict, str | None]:
         call.update(record.get("call") or {})
         model = model or record.get("model")
     if args.prompt is not None:
-        call["prompt"] = args.prompt
+        call["prompt"] = read_prompt(args.prompt)
     call.update(CLI_SPEC.from_arguments(args))
     if args.seed is not None:
         call["seed"] = args.seed

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..specs.text import TEXT_SPEC
-from .common import add_model_options
+from .common import add_model_options, read_prompt
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,22 +34,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--stats", action="store_true", help="print tokens, speed and finish reason to stderr"
     )
     parser.set_defaults(run=run)
-
-
-def read_prompt(argument: str) -> str:
-    """The prompt argument, or stdin for "-" (which must be UTF-8)."""
-    if argument != "-":
-        return argument
-    from ..errors import InvalidParameterError
-
-    data = sys.stdin.buffer.read()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InvalidParameterError(
-            f"stdin is not valid UTF-8 (byte {data[error.start]:#04x} at offset {error.start}); "
-            "convert it, e.g. with iconv -t UTF-8"
-        ) from None
 
 
 def run(args: argparse.Namespace) -> int:
