@@ -106,6 +106,9 @@ def test_from_png_makes_the_same_picture(models, tmp_path, capsys):
                 "image",
                 "--from",
                 str(tmp_path / "b-2.png"),
+                # A shared PNG names a local model by its folder name only: say where it is.
+                "-m",
+                models["sd"],
                 "--device",
                 "cpu",
                 "-o",

@@ -31,6 +31,8 @@ def read_prompt(argument: str) -> str:
         return argument
     from ..errors import InvalidParameterError
 
+    if not hasattr(sys.stdin, "buffer"):  # already text (a caller replaced stdin)
+        return sys.stdin.read()
     data = sys.stdin.buffer.read()
     try:
         return data.decode("utf-8")
