@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .common import new_folder, save_to, tiny_hifigan
+from .image import tiny_conditional_unet, tiny_vae
+
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -35,8 +38,7 @@ def make_tiny_musicgen(
         T5Tokenizer,
     )
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = new_folder(folder)
     channels = 2 if stereo else 1
     codebooks = 4 * channels
     text = T5Config(vocab_size=64, d_model=16, d_ff=16, num_layers=1, num_heads=2, d_kv=8)
@@ -81,40 +83,24 @@ def make_tiny_musicgen(
     pieces += [(c, -2.0) for c in LETTERS] + [("▁", -3.0)]
     tokenizer = T5Tokenizer(vocab=pieces, extra_ids=0)
     feature_extractor = EncodecFeatureExtractor(feature_size=1, sampling_rate=sampling_rate)
-    MusicgenProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer).save_pretrained(
-        folder
-    )
-    return folder
+    processor = MusicgenProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer)
+    return save_to(processor, folder)
 
 
 def make_tiny_audioldm(folder: str | Path, *, sampling_rate: int = 16_000) -> Path:
     """An AudioLDM pipeline (CLAP text encoder, UNet, VAE, HiFi-GAN vocoder at 16 samples a frame)."""
     import torch
-    from diffusers import AudioLDMPipeline, AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+    from diffusers import AudioLDMPipeline, DDIMScheduler
     from tokenizers.pre_tokenizers import ByteLevel
-    from transformers import (
-        ClapTextConfig,
-        ClapTextModelWithProjection,
-        RobertaTokenizer,
-        SpeechT5HifiGan,
-        SpeechT5HifiGanConfig,
-    )
+    from transformers import ClapTextConfig, ClapTextModelWithProjection, RobertaTokenizer
 
-    folder = Path(folder)
     torch.manual_seed(0)
-    unet = UNet2DConditionModel(
-        block_out_channels=(8, 16),
-        layers_per_block=1,
+    unet = tiny_conditional_unet(
         sample_size=16,
-        in_channels=4,
-        out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
         cross_attention_dim=(8, 16),
         class_embed_type="simple_projection",
         projection_class_embeddings_input_dim=8,
         class_embeddings_concat=True,
-        norm_num_groups=4,
         attention_head_dim=2,
     )
     scheduler = DDIMScheduler(
@@ -124,15 +110,7 @@ def make_tiny_audioldm(folder: str | Path, *, sampling_rate: int = 16_000) -> Pa
         clip_sample=False,
         set_alpha_to_one=False,
     )
-    vae = AutoencoderKL(
-        block_out_channels=[8, 16],
-        in_channels=1,
-        out_channels=1,
-        down_block_types=["DownEncoderBlock2D"] * 2,
-        up_block_types=["UpDecoderBlock2D"] * 2,
-        latent_channels=4,
-        norm_num_groups=4,
-    )
+    vae = tiny_vae(channels=1, block_out_channels=(8, 16))
     text_encoder = ClapTextModelWithProjection(
         ClapTextConfig(
             bos_token_id=0,
@@ -152,18 +130,7 @@ def make_tiny_audioldm(folder: str | Path, *, sampling_rate: int = 16_000) -> Pa
         vocab.setdefault(char, len(vocab))
     vocab["<mask>"] = len(vocab)
     tokenizer = RobertaTokenizer(vocab=vocab, merges=[], model_max_length=77)
-    vocoder = SpeechT5HifiGan(
-        SpeechT5HifiGanConfig(
-            model_in_dim=8,
-            sampling_rate=sampling_rate,
-            upsample_initial_channel=8,
-            upsample_rates=[4, 4],
-            upsample_kernel_sizes=[8, 8],
-            resblock_kernel_sizes=[3],
-            resblock_dilation_sizes=[[1]],
-            normalize_before=False,
-        )
-    )
+    vocoder = tiny_hifigan(sampling_rate, channels=8, normalize_before=False)
     pipe = AudioLDMPipeline(
         vae=vae,
         text_encoder=text_encoder,
@@ -172,8 +139,7 @@ def make_tiny_audioldm(folder: str | Path, *, sampling_rate: int = 16_000) -> Pa
         scheduler=scheduler,
         vocoder=vocoder,
     )
-    pipe.save_pretrained(folder)
-    return folder
+    return save_to(pipe, folder)
 
 
 def make_tiny_performance_rnn(path: str | Path, *, hidden: int = 16, layers: int = 1) -> Path:
@@ -186,7 +152,7 @@ def make_tiny_performance_rnn(path: str | Path, *, hidden: int = 16, layers: int
     from ..backends.performance_rnn import PerformanceRNN
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    new_folder(path.parent)
     torch.manual_seed(0)
     network = PerformanceRNN(midi_render.EVENTS, 24, 32, hidden, layers)
     with torch.no_grad():
