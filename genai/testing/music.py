@@ -22,17 +22,55 @@ def _random_codebooks(codec) -> None:
             layer.codebook.embed_avg.copy_(layer.codebook.embed)
 
 
+def musicgen_model(
+    text,
+    audio,
+    *,
+    sizes: tuple[int, int, int, int, int],
+    codebooks: int,
+    channels: int = 1,
+    max_positions: int = 512,
+    top_k: int = 50,
+):
+    """A MusicgenForConditionalGeneration (seeded with 0) over these text and audio configs.
+
+    ``sizes``: the decoder's vocabulary, hidden size, layers, heads and feed-forward size. Its
+    pad, start and bos tokens are the id just past the vocabulary, as in the real checkpoints.
+    """
+    import torch
+    from transformers import MusicgenConfig, MusicgenDecoderConfig, MusicgenForConditionalGeneration
+
+    vocab, hidden, layers, heads, feed_forward = sizes
+    decoder = MusicgenDecoderConfig(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        ffn_dim=feed_forward,
+        num_codebooks=codebooks,
+        max_position_embeddings=max_positions,
+        audio_channels=channels,
+        pad_token_id=vocab,
+        decoder_start_token_id=vocab,
+        bos_token_id=vocab,
+    )
+    torch.manual_seed(0)
+    model = MusicgenForConditionalGeneration(
+        MusicgenConfig(
+            text_encoder=text.to_dict(), audio_encoder=audio.to_dict(), decoder=decoder.to_dict()
+        )
+    ).eval()
+    model.generation_config.update(do_sample=True, guidance_scale=3.0, top_k=top_k, max_length=1500)
+    return model
+
+
 def make_tiny_musicgen(
     folder: str | Path, *, sampling_rate: int = 32_000, stereo: bool = False
 ) -> Path:
     """MusicGen (T5 text encoder, EnCodec at 50 frames a second, 4-codebook decoder) with its processor."""
-    import torch
     from transformers import (
         EncodecConfig,
         EncodecFeatureExtractor,
-        MusicgenConfig,
-        MusicgenDecoderConfig,
-        MusicgenForConditionalGeneration,
         MusicgenProcessor,
         T5Config,
         T5Tokenizer,
@@ -56,27 +94,10 @@ def make_tiny_musicgen(
         target_bandwidths=[2.2],
         audio_channels=1,
     )
-    decoder = MusicgenDecoderConfig(
-        vocab_size=64,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        ffn_dim=16,
-        num_codebooks=codebooks,
-        max_position_embeddings=512,
-        audio_channels=channels,
-        pad_token_id=64,
-        decoder_start_token_id=64,
-        bos_token_id=64,
+    model = musicgen_model(
+        text, audio, sizes=(64, 16, 1, 2, 16), codebooks=codebooks, channels=channels
     )
-    torch.manual_seed(0)
-    model = MusicgenForConditionalGeneration(
-        MusicgenConfig(
-            text_encoder=text.to_dict(), audio_encoder=audio.to_dict(), decoder=decoder.to_dict()
-        )
-    ).eval()
     _random_codebooks(model.audio_encoder)
-    model.generation_config.update(do_sample=True, guidance_scale=3.0, top_k=50, max_length=1500)
     model.save_pretrained(folder)
     pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
     pieces += [(f"▁{w}", -1.0) for w in "calm piano drum beat lo fi rock jazz".split()]
