@@ -43,7 +43,14 @@ def smollm2_shaped_llama(folder: Path) -> Path:
     """A random Llama with SmolLM2-135M's layer sizes and a small word tokenizer."""
     from genai.testing.text import tiny_llama
 
-    return tiny_llama(folder, max_positions=2048, sizes=(576, 1536, 30, 9, 3))
+    sizes = {
+        "hidden_size": 576,
+        "intermediate_size": 1536,
+        "num_hidden_layers": 30,
+        "num_attention_heads": 9,
+        "num_key_value_heads": 3,
+    }
+    return tiny_llama(folder, max_positions=2048, sizes=sizes)
 
 
 def pick_model(name: str | None, workdir: Path) -> str:

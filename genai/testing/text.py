@@ -80,16 +80,25 @@ LLAMA_SPECIAL_TOKENS = {
 }
 
 
+TINY_LLAMA_SIZES = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+}
+
+
 def tiny_llama(
     folder: str | Path,
     *,
     chat: bool = True,
     max_positions: int = 256,
-    sizes: tuple[int, int, int, int, int] = (32, 64, 2, 4, 2),
+    sizes: dict[str, int] | None = None,
 ) -> Path:
     """A Llama-style causal LM (as SmolLM2 and Qwen use) with a chat template.
 
-    ``sizes``: hidden size, feed-forward size, layers, attention heads, key-value heads.
+    ``sizes``: LlamaConfig's layer sizes, by default those of ``TINY_LLAMA_SIZES``.
     """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -99,14 +108,9 @@ def tiny_llama(
     tokenizer = build_word_tokenizer(
         folder, special=LLAMA_SPECIAL_TOKENS, chat_template=chat_template
     )
-    hidden, feed_forward, layers, heads, kv_heads = sizes
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=hidden,
-        intermediate_size=feed_forward,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        num_key_value_heads=kv_heads,
+        **(sizes or TINY_LLAMA_SIZES),
         max_position_embeddings=max_positions,
         tie_word_embeddings=False,
         **_token_ids(tokenizer, "bos", "eos", "pad"),
