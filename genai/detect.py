@@ -42,7 +42,7 @@ def _file_family(source: Source) -> Family:
     if family is None:
         raise _unsupported(source.name, f"a {suffix or 'plain'} file")
     if suffix == ".safetensors":
-        _check_safetensors_header(path)
+        safetensors_header(path)  # junk is refused here, before a task is guessed from the suffix
     if suffix == ".gguf":
         # A GGUF names its architecture: t5 is seq2seq, the rest run as causal LMs.
         architecture = gguf_architecture(path)
@@ -51,9 +51,9 @@ def _file_family(source: Source) -> Family:
     return family
 
 
-def _check_safetensors_header(path: Path) -> None:
-    """A .safetensors file starts with an 8-byte length and a JSON header; junk is refused here,
-    before a task is guessed from the suffix."""
+def safetensors_header(path: Path) -> dict:
+    """The JSON header of a .safetensors file (tensor names to dtype, shape, offsets), read
+    without loading a tensor; a file that does not start with one is UnsupportedModelError."""
     try:
         with open(path, "rb") as handle:
             size = int.from_bytes(handle.read(8), "little")
@@ -67,6 +67,7 @@ def _check_safetensors_header(path: Path) -> None:
             f"{path}: not a readable safetensors file ({error}); the file is damaged or of "
             "another kind: download it again"
         ) from error
+    return header
 
 
 def _read_json(path: Path) -> dict:

@@ -95,6 +95,10 @@ class Generator:
 
         return Path(self.source.location).name
 
+    def result_fields(self) -> dict[str, Any]:
+        """What every result records about the generator that made it: model, source, engine."""
+        return {"model": self.name, "source": self.shared_source, "engine": self.engine}
+
     def provenance(self) -> dict[str, Any]:
         """Where an output came from, safe to share: put in every result's ``origin``.
 

@@ -141,16 +141,11 @@ def tacotron2(home: Path):
 
 def musicgen(folder: Path, duration: float):
     import torch
-    from transformers import (
-        EncodecConfig,
-        MusicgenConfig,
-        MusicgenDecoderConfig,
-        MusicgenForConditionalGeneration,
-        T5Config,
-    )
+    from transformers import EncodecConfig, T5Config
 
     import genai
     from genai.testing.audio import make_tiny_musicgen
+    from genai.testing.music import musicgen_model
 
     make_tiny_musicgen(folder)
     text = T5Config(
@@ -168,25 +163,9 @@ def musicgen(folder: Path, duration: float):
         use_conv_shortcut=False,
         num_lstm_layers=2,
     )
-    decoder = MusicgenDecoderConfig(
-        vocab_size=2048,
-        hidden_size=1024,
-        num_hidden_layers=24,
-        num_attention_heads=16,
-        ffn_dim=4096,
-        num_codebooks=4,
-        max_position_embeddings=2048,
-        pad_token_id=2048,
-        decoder_start_token_id=2048,
-        bos_token_id=2048,
+    model = musicgen_model(
+        text, audio, sizes=(2048, 1024, 24, 16, 4096), codebooks=4, max_positions=2048, top_k=250
     )
-    torch.manual_seed(0)
-    model = MusicgenForConditionalGeneration(
-        MusicgenConfig(
-            text_encoder=text.to_dict(), audio_encoder=audio.to_dict(), decoder=decoder.to_dict()
-        )
-    ).eval()
-    model.generation_config.update(do_sample=True, guidance_scale=3.0, top_k=250, max_length=1500)
     model.save_pretrained(folder)
     del model
     gen = genai.load(str(folder))

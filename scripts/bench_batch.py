@@ -41,36 +41,16 @@ def prompts(count: int) -> list[str]:
 
 def smollm2_shaped_llama(folder: Path) -> Path:
     """A random Llama with SmolLM2-135M's layer sizes and a small word tokenizer."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from genai.testing.text import tiny_llama
 
-    from genai.testing.text import CHAT_TEMPLATE, build_word_tokenizer
-
-    tokenizer = build_word_tokenizer(
-        folder,
-        special={
-            "unk_token": "<unk>",
-            "bos_token": "<|im_start|>",
-            "eos_token": "<|im_end|>",
-            "pad_token": "<pad>",
-        },
-        chat_template=CHAT_TEMPLATE,
-    )
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=576,
-        intermediate_size=1536,
-        num_hidden_layers=30,
-        num_attention_heads=9,
-        num_key_value_heads=3,
-        max_position_embeddings=2048,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    return folder
+    sizes = {
+        "hidden_size": 576,
+        "intermediate_size": 1536,
+        "num_hidden_layers": 30,
+        "num_attention_heads": 9,
+        "num_key_value_heads": 3,
+    }
+    return tiny_llama(folder, max_positions=2048, sizes=sizes)
 
 
 def pick_model(name: str | None, workdir: Path) -> str:

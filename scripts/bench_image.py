@@ -28,15 +28,10 @@ PROMPT = "a red fox in snow, photograph"
 def build_sd15_folder(folder: Path) -> Path:
     """Save a random-weight pipeline with the shapes of Stable Diffusion 1.5 (about 1.07B parameters)."""
     import torch
-    from diffusers import (
-        AutoencoderKL,
-        EulerDiscreteScheduler,
-        StableDiffusionPipeline,
-        UNet2DConditionModel,
-    )
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    from genai.testing.image import clip_tokenizer
+    from genai.testing.image import clip_tokenizer, stable_diffusion_pipeline
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(sample_size=64, cross_attention_dim=768)  # defaults: SD 1.x blocks
@@ -70,15 +65,8 @@ def build_sd15_folder(folder: Path) -> Path:
         beta_schedule="scaled_linear",
         timestep_spacing="trailing",
     )
-    pipeline = StableDiffusionPipeline(
-        unet=unet,
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
+    pipeline = stable_diffusion_pipeline(
+        unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler
     )
     partial = folder.with_name(folder.name + ".partial")
     pipeline.save_pretrained(partial)
@@ -130,25 +118,21 @@ def main() -> None:
         f"torch threads: {torch.get_num_threads()}, steps: {args.steps}, guidance: {args.guidance}"
     )
 
+    def settings(size: int) -> dict:
+        """What both sides are asked for: the same steps, guidance and size."""
+        return {
+            "num_inference_steps": args.steps,
+            "guidance_scale": args.guidance,
+            "width": size,
+            "height": size,
+        }
+
     def raw(size: int, seed: int):
-        return pipe(
-            PROMPT,
-            num_inference_steps=args.steps,
-            guidance_scale=args.guidance,
-            width=size,
-            height=size,
-            generator=torch.Generator().manual_seed(seed),
-        ).images[0]
+        generator = torch.Generator().manual_seed(seed)
+        return pipe(PROMPT, **settings(size), generator=generator).images[0]
 
     def wrapped(size: int, seed: int):
-        return gen(
-            PROMPT,
-            num_inference_steps=args.steps,
-            guidance_scale=args.guidance,
-            width=size,
-            height=size,
-            seed=seed,
-        ).image
+        return gen(PROMPT, **settings(size), seed=seed).image
 
     raw(min(args.sizes), 0)  # warm-up: the first calls page weights in and pick kernels
     wrapped(min(args.sizes), 0)

@@ -143,12 +143,10 @@ class AudioGenerator(Generator):
         parameters = {k: _describe(v) for k, v in self.call_spec.record(settings).items()}
         parameters.pop("seed", None)
         return AudioResult(
-            model=self.name,
+            **self.result_fields(),
             parameters=parameters,
             seed=settings["seed"],
             timings=timings,
-            source=self.shared_source,
-            engine=self.engine,
             waveform=waveform,
             sample_rate=int(rate),
             prompt=prompt,

@@ -14,9 +14,8 @@ import numpy as np
 
 from .. import audio_text
 from ..errors import InvalidParameterError, ModelNotAvailableError, require
-from ..hub import hub_errors
 from .audio import SpeechBase
-from .transformers_util import model_keywords, place, pretrained_args
+from .transformers_util import load_pretrained
 
 
 class BarkGenerator(SpeechBase):
@@ -29,11 +28,7 @@ class BarkGenerator(SpeechBase):
         require("transformers", "audio")
         from transformers import AutoProcessor, BarkModel
 
-        location, keywords = pretrained_args(self)
-        with hub_errors(self.name):
-            self.processor = AutoProcessor.from_pretrained(location, **keywords)
-            model = BarkModel.from_pretrained(location, **keywords, **model_keywords(self))
-        self.model = place(self, model)
+        self.processor, self.model = load_pretrained(self, AutoProcessor, BarkModel)
 
     @property
     def sample_rate(self) -> int:

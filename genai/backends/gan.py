@@ -256,9 +256,7 @@ class GanGenerator(Generator):
         now = time.perf_counter()
         load_s, self._unreported_load_s = self._unreported_load_s, 0.0
         return {
-            "model": self.name,
-            "source": self.shared_source,
-            "engine": self.engine,
+            **self.result_fields(),
             "parameters": parameters,
             "timings": {
                 "load_s": round(load_s, 4),

@@ -168,9 +168,7 @@ class ImageGenerator(Generator):
         now = time.perf_counter()
         load_s, self._unreported_load_s = self._unreported_load_s, 0.0
         return ImageResult(
-            model=self.name,
-            source=self.shared_source,
-            engine=self.engine,
+            **self.result_fields(),
             parameters=settings.parameters(),
             seed=settings.seeds[0],
             timings={

@@ -122,16 +122,9 @@ def _load_single_file(source: Source, kwargs: dict[str, Any], config: str | None
 
 def _is_sdxl_checkpoint(path: Path) -> bool:
     """SDXL checkpoints carry a second (OpenCLIP) text encoder under conditioner.embedders.1."""
-    from safetensors import SafetensorError, safe_open
+    from ..detect import safetensors_header
 
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            return any(key.startswith("conditioner.embedders.1.") for key in handle.keys())
-    except SafetensorError as error:
-        raise UnsupportedModelError(
-            f"{path.name} is not a safetensors file ({error}); it is damaged or of another kind: "
-            "download it again"
-        ) from error
+    return any(key.startswith("conditioner.embedders.1.") for key in safetensors_header(path))
 
 
 def load_tiny_vae(pipe, tiny_vae: bool | str | os.PathLike, placement):
@@ -165,23 +158,20 @@ def load_tiny_vae(pipe, tiny_vae: bool | str | os.PathLike, placement):
 
 def open_image(value: Any):
     """(RGB PIL image, path or None) from a PIL image, a numpy array or an image file path."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
+
+    from ..results.image import open_image_file
 
     if isinstance(value, Image.Image):
         return value.convert("RGB"), None
     if isinstance(value, (str, os.PathLike)):
-        path = Path(value).expanduser()
-        if not path.is_file():
-            raise InvalidParameterError(
-                f"init_image={str(value)!r}: no such file; give an image file or a PIL image"
-            )
-        try:
-            with Image.open(path) as opened:
-                return opened.convert("RGB"), str(path.resolve())
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-            raise InvalidParameterError(
-                f"init_image={str(value)!r} is not an image file PIL can read ({error})"
-            ) from error
+        with open_image_file(
+            value,
+            argument="init_image",
+            give="an image file or a PIL image",
+            unreadable="is not an image file PIL can read",
+        ) as opened:
+            return opened.convert("RGB"), str(Path(value).expanduser().resolve())
     if type(value).__module__ == "numpy" and getattr(value, "ndim", 0) in (2, 3):
         try:
             return Image.fromarray(value).convert("RGB"), None

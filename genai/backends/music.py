@@ -19,11 +19,10 @@ import time
 from typing import Any
 
 from ..errors import GenerationCancelled, InvalidParameterError, require
-from ..hub import hub_errors
 from ..params import check_prompt
 from ..specs.audio import MUSIC
 from .audio import AudioGenerator, report
-from .transformers_util import model_keywords, place, pretrained_args
+from .transformers_util import load_pretrained
 
 
 class MusicGenerator(AudioGenerator):
@@ -37,13 +36,9 @@ class MusicGenerator(AudioGenerator):
         require("transformers", "audio")
         from transformers import AutoProcessor, MusicgenForConditionalGeneration
 
-        location, keywords = pretrained_args(self)
-        with hub_errors(self.name):
-            self.processor = AutoProcessor.from_pretrained(location, **keywords)
-            model = MusicgenForConditionalGeneration.from_pretrained(
-                location, **keywords, **model_keywords(self)
-            )
-        self.model = place(self, model)
+        self.processor, self.model = load_pretrained(
+            self, AutoProcessor, MusicgenForConditionalGeneration
+        )
 
     @property
     def sample_rate(self) -> int:

@@ -21,7 +21,7 @@ from .. import audio_text
 from ..errors import InvalidParameterError, require
 from ..hub import hub_errors
 from .audio import SpeechBase
-from .transformers_util import model_keywords, place, pretrained_args
+from .transformers_util import load_pretrained, pretrained_args
 
 DEFAULT_VOCODER = "microsoft/speecht5_hifigan"
 
@@ -65,13 +65,7 @@ class SpeechT5Generator(SpeechBase):
         require("transformers", "audio")
         from transformers import AutoProcessor, SpeechT5ForTextToSpeech, SpeechT5HifiGan
 
-        location, keywords = pretrained_args(self)
-        with hub_errors(self.name):
-            self.processor = AutoProcessor.from_pretrained(location, **keywords)
-            model = SpeechT5ForTextToSpeech.from_pretrained(
-                location, **keywords, **model_keywords(self)
-            )
-        self.model = place(self, model)
+        self.processor, self.model = load_pretrained(self, AutoProcessor, SpeechT5ForTextToSpeech)
         vocoder, keywords = pretrained_args(self, self._vocoder_location())
         with hub_errors(vocoder):
             vocoder_model = SpeechT5HifiGan.from_pretrained(

@@ -19,7 +19,6 @@ from typing import Any
 from ..device import DEVICE_ENV, Placement, oom_guard, resolve_placement
 from ..errors import InvalidParameterError
 from ..generator import Generator
-from ..hub import hub_errors
 from ..params import check_prompt, check_text, nearest
 from ..results.text import TextResult
 from ..seeding import resolve_seed, seeded
@@ -191,12 +190,10 @@ class TextGenerator(Generator):
         if batch > 1:
             timings["batch_size"] = batch
         return TextResult(
-            model=self.name,
+            **self.result_fields(),
             parameters=self.call_spec.record(settings),
             seed=settings["seed"],
             timings=timings,
-            source=self.shared_source,
-            engine=self.engine,
             text=decoded.text,
             prompt=request.prompt,
             finish_reason=decoded.finish_reason,
@@ -260,19 +257,15 @@ class TextGenerator(Generator):
         from transformers import AutoTokenizer
 
         from .text_gguf import transformers_folder
-        from .transformers_util import model_keywords, place, pretrained_args
+        from .transformers_util import load_pretrained
 
         location = self.source.location
         if self.source.kind == "file":
             location = str(transformers_folder(Path(location), self._model_class()))
         trust = bool(self.load_options.get("trust_remote_code", False))
-        location, keywords = pretrained_args(self, location, trust_remote_code=trust)
-        with hub_errors(self.source.name):
-            self.tokenizer = AutoTokenizer.from_pretrained(location, **keywords)
-            model = self._model_class().from_pretrained(
-                location, **keywords, **model_keywords(self)
-            )
-        self.model = place(self, model)
+        self.tokenizer, self.model = load_pretrained(
+            self, AutoTokenizer, self._model_class(), location, trust_remote_code=trust
+        )
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         if not self.is_seq2seq:

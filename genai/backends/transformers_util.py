@@ -3,6 +3,10 @@
 location, keywords = pretrained_args(generator)        # path or repo id, local_files_only...
 model = AutoModel.from_pretrained(location, **keywords, **model_keywords(generator))
 model = place(generator, model)                         # on its device, in eval mode
+
+or, for a processor (tokenizer) and its model from one place, all of that in one call:
+
+processor, model = load_pretrained(generator, AutoProcessor, AutoModel)
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..generator import Generator
-from ..hub import local_files_only
+from ..hub import hub_errors, local_files_only
 
 
 def offline_for(location: str) -> bool:
@@ -49,3 +53,19 @@ def place(generator: Generator, model: Any, *, cast: bool = False):
         else:
             model = model.to(generator.placement.device)
     return model.eval()
+
+
+def load_pretrained(
+    generator: Generator,
+    processor_class: Any,
+    model_class: Any,
+    location: str | None = None,
+    *,
+    trust_remote_code: bool = False,
+) -> tuple[Any, Any]:
+    """``(processor, model)`` read from one location, hub failures as genai errors, the model placed."""
+    location, keywords = pretrained_args(generator, location, trust_remote_code=trust_remote_code)
+    with hub_errors(generator.name):
+        processor = processor_class.from_pretrained(location, **keywords)
+        model = model_class.from_pretrained(location, **keywords, **model_keywords(generator))
+    return processor, place(generator, model)

@@ -13,9 +13,8 @@ import numpy as np
 
 from .. import audio_text
 from ..errors import InvalidParameterError, require
-from ..hub import hub_errors
 from .audio import SpeechBase
-from .transformers_util import model_keywords, place, pretrained_args
+from .transformers_util import load_pretrained
 
 
 class VitsGenerator(SpeechBase):
@@ -29,11 +28,7 @@ class VitsGenerator(SpeechBase):
         require("transformers", "audio")
         from transformers import AutoTokenizer, VitsModel
 
-        location, keywords = pretrained_args(self)
-        with hub_errors(self.name):
-            self.processor = AutoTokenizer.from_pretrained(location, **keywords)
-            model = VitsModel.from_pretrained(location, **keywords, **model_keywords(self))
-        self.model = place(self, model)
+        self.processor, self.model = load_pretrained(self, AutoTokenizer, VitsModel)
 
     @property
     def sample_rate(self) -> int:

@@ -121,25 +121,19 @@ def _parameters(args: argparse.Namespace) -> dict:
     return parameters
 
 
+# Options passed to run_batch under the same name.
+_RUN_OPTIONS = (
+    "model", "task", "input_format", "batch_size", "seed", "retry_failed", "dry_run", "cpu",
+    "device", "dtype", "audio_format",
+)  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     from ..batch import run_batch
 
+    options = {name: getattr(args, name) for name in _RUN_OPTIONS}
     summary = run_batch(
-        args.input,
-        args.output,
-        model=args.model,
-        task=args.task,
-        parameters=_parameters(args),
-        input_format=args.input_format,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        retry_failed=args.retry_failed,
-        dry_run=args.dry_run,
-        cpu=args.cpu,
-        device=args.device,
-        dtype=args.dtype,
-        audio_format=args.audio_format,
-        progress=not args.quiet,
+        args.input, args.output, parameters=_parameters(args), progress=not args.quiet, **options
     )
     _leave_process_group()
     if not _is_main_process():

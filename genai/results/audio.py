@@ -80,18 +80,9 @@ class AudioResult(Result):
         )
 
     def metadata(self) -> dict[str, Any]:
-        record = super().metadata()
-        record.update(
-            {
-                "prompt": self.prompt,
-                "sample_rate": self.sample_rate,
-                "channels": self.channels,
-                "num_samples": self.num_samples,
-                "duration": round(self.duration, 6),
-                "device": self.device,
-                "dtype": self.dtype,
-            }
-        )
+        own = ("prompt", "sample_rate", "channels", "num_samples", "duration", "device", "dtype")
+        record = {**super().metadata(), **self.attributes(*own)}
+        record["duration"] = round(self.duration, 6)
         if self.midi is not None:
             record["renderer"] = self.renderer
         record["call"] = to_jsonable(self.call_arguments())

@@ -165,6 +165,10 @@ class Result:
         record[provenance.KEY] = provenance.build_record(self)
         return record
 
+    def attributes(self, *names: str) -> dict[str, Any]:
+        """These attributes by name, in this order: a subclass's own part of ``metadata()``."""
+        return {name: getattr(self, name) for name in names}
+
     def save_metadata(self, path: str | os.PathLike) -> Path:
         return atomic_write_text(
             path, json.dumps(self.metadata(), indent=2, ensure_ascii=False) + "\n"

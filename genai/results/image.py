@@ -7,10 +7,12 @@ tools show ("prompt / Negative prompt: ... / Steps: 4, Sampler: euler, ..."), an
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -329,27 +331,38 @@ def parse_parameters_text(text: str) -> dict[str, Any]:
     return record
 
 
+@contextlib.contextmanager
+def open_image_file(
+    value: str | os.PathLike,
+    *,
+    argument: str,
+    give: str,
+    unreadable: str = "is not a readable image",
+) -> Iterator[Image.Image]:
+    """PIL's ``Image.open`` on the file that ``argument=value`` names; a missing file or one
+    PIL cannot read is InvalidParameterError naming the argument (and what to ``give``)."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise InvalidParameterError(f"{argument}={str(value)!r}: no such file; give {give}")
+    try:
+        with Image.open(path) as image:
+            yield image
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise InvalidParameterError(f"{argument}={str(value)!r} {unreadable} ({error})") from error
+
+
 def read_image_parameters(path: str | os.PathLike) -> dict[str, Any]:
     """The parameters a PNG was made with: model, prompt, seed, ``parameters`` and ``call``.
 
     ``genai.load(record["model"])(**record["call"])`` makes the same picture again. Reads
     genai's JSON chunk, or failing that the AUTOMATIC1111-style ``parameters`` text.
     """
-    from PIL import Image, UnidentifiedImageError
-
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise InvalidParameterError(
-            f"path={str(path)!r}: no such file; give a PNG that genai saved"
-        )
-    try:
-        with Image.open(path) as image:
-            image.load()
-            chunks = dict(getattr(image, "text", None) or image.info)
-    except (UnidentifiedImageError, OSError) as error:
-        raise InvalidParameterError(
-            f"path={str(path)!r} is not a readable image ({error})"
-        ) from error
+    with open_image_file(path, argument="path", give="a PNG that genai saved") as image:
+        image.load()
+        chunks = dict(getattr(image, "text", None) or image.info)
     if GENAI_KEY in chunks:
         try:
             record = json.loads(chunks[GENAI_KEY])

@@ -54,18 +54,9 @@ class TextResult(Result):
         return self.text
 
     def metadata(self) -> dict[str, Any]:
-        record = super().metadata()
-        record.update(
-            {
-                "prompt": self.prompt,
-                "finish_reason": self.finish_reason,
-                "prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens,
-                "time_to_first_token": self.time_to_first_token,
-                "tokens_per_second": self.tokens_per_second,
-            }
-        )
-        return record
+        own = ("prompt", "finish_reason", "prompt_tokens", "completion_tokens")
+        timing = ("time_to_first_token", "tokens_per_second")
+        return {**super().metadata(), **self.attributes(*own, *timing)}
 
     def save(
         self, path: str | os.PathLike, *, overwrite: bool = False, metadata: bool = True

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .common import new_folder, save_to, tiny_hifigan
 from .music import (
     _random_codebooks,
     make_tiny_audioldm,
@@ -39,8 +40,7 @@ def make_tiny_vits(
     import torch
     from transformers import VitsConfig, VitsModel, VitsTokenizer
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = new_folder(folder)
     vocab = {c: i for i, c in enumerate(["_", " ", "'", *LETTERS, *"0123456789"])}
     (folder / "vocab.json").write_text(json.dumps(vocab))
     tokenizer = VitsTokenizer(
@@ -77,8 +77,7 @@ def make_tiny_vits(
     )
     torch.manual_seed(0)
     VitsModel(config).eval().save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_to(tokenizer, folder)
 
 
 def _char_sentencepiece(folder: Path) -> Path:
@@ -111,14 +110,11 @@ def make_tiny_speecht5(
         SpeechT5Config,
         SpeechT5FeatureExtractor,
         SpeechT5ForTextToSpeech,
-        SpeechT5HifiGan,
-        SpeechT5HifiGanConfig,
         SpeechT5Processor,
         SpeechT5Tokenizer,
     )
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = new_folder(folder)
     tokenizer = SpeechT5Tokenizer(str(_char_sentencepiece(folder)))
     processor = SpeechT5Processor(
         tokenizer=tokenizer, feature_extractor=SpeechT5FeatureExtractor(num_mel_bins=8)
@@ -148,18 +144,7 @@ def make_tiny_speecht5(
     processor.save_pretrained(folder)
     (folder / "spm_char.vocab").unlink(missing_ok=True)
     if vocoder:
-        hifigan = SpeechT5HifiGan(
-            SpeechT5HifiGanConfig(
-                model_in_dim=8,
-                sampling_rate=sampling_rate,
-                upsample_initial_channel=16,
-                upsample_rates=[4, 4],
-                upsample_kernel_sizes=[8, 8],
-                resblock_kernel_sizes=[3],
-                resblock_dilation_sizes=[[1]],
-            )
-        )
-        hifigan.eval().save_pretrained(folder / "vocoder")
+        tiny_hifigan(sampling_rate, channels=16).eval().save_pretrained(folder / "vocoder")
     return folder
 
 
@@ -183,8 +168,7 @@ def make_tiny_bark(folder: str | Path, *, max_new_tokens: int = 12) -> Path:
         EncodecConfig,
     )
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = new_folder(folder)
     small = {"hidden_size": 16, "num_layers": 1, "num_heads": 2, "block_size": 1024}
     config = BarkConfig(
         semantic_config=BarkSemanticConfig(
@@ -266,8 +250,7 @@ def plant_tacotron2_bundle(
     from torchaudio.models import Tacotron2, WaveRNN
 
     bundle_object = getattr(torchaudio.pipelines, bundle)
-    checkpoints = Path(torch_home) / "hub" / "checkpoints"
-    checkpoints.mkdir(parents=True, exist_ok=True)
+    checkpoints = new_folder(Path(torch_home) / "hub" / "checkpoints")
     torch.manual_seed(0)
     tacotron = Tacotron2(**bundle_object._tacotron2_params)
     with torch.no_grad():

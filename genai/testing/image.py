@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .common import save_to
+
 # Small enough to keep every test quick on two CPU cores.
 MAX_TEXT_LENGTH = 16
 
@@ -44,52 +46,52 @@ def _clip_text_config(tokenizer, hidden_size: int, projection_dim: int | None = 
     )
 
 
-def _save(pipeline, folder: str | Path) -> Path:
-    folder = Path(folder)
-    pipeline.save_pretrained(folder)
-    return folder
+def tiny_conditional_unet(**config):
+    """A two-level UNet2DConditionModel (8 then 16 channels, cross-attention in the lower one)."""
+    from diffusers import UNet2DConditionModel
 
-
-def make_tiny_sd(folder: str | Path, *, seed: int = 0) -> Path:
-    """A StableDiffusionPipeline (UNet2DConditionModel, AutoencoderKL, CLIPTextModel): 32x32 native."""
-    import torch
-    from diffusers import (
-        AutoencoderKL,
-        EulerDiscreteScheduler,
-        StableDiffusionPipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextModel
-
-    torch.manual_seed(seed)
-    tokenizer = clip_tokenizer()
-    unet = UNet2DConditionModel(
+    return UNet2DConditionModel(
         block_out_channels=(8, 16),
         layers_per_block=1,
-        sample_size=16,
         in_channels=4,
         out_channels=4,
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
         up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=16,
-        attention_head_dim=2,
         norm_num_groups=4,
+        **config,
     )
-    vae = AutoencoderKL(
-        block_out_channels=(8, 8),
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
-        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
+
+
+def tiny_vae(*, channels: int = 3, block_out_channels=(8, 8), sample_size: int = 32):
+    """An AutoencoderKL with 4 latent channels, one level per entry of ``block_out_channels``."""
+    from diffusers import AutoencoderKL
+
+    levels = len(block_out_channels)
+    return AutoencoderKL(
+        block_out_channels=block_out_channels,
+        in_channels=channels,
+        out_channels=channels,
+        down_block_types=("DownEncoderBlock2D",) * levels,
+        up_block_types=("UpDecoderBlock2D",) * levels,
         latent_channels=4,
         norm_num_groups=4,
-        sample_size=32,
+        sample_size=sample_size,
     )
-    text_encoder = CLIPTextModel(_clip_text_config(tokenizer, hidden_size=16))
-    scheduler = EulerDiscreteScheduler(
+
+
+def _euler_scheduler():
+    from diffusers import EulerDiscreteScheduler
+
+    return EulerDiscreteScheduler(
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1
     )
-    pipeline = StableDiffusionPipeline(
+
+
+def stable_diffusion_pipeline(*, unet, vae, text_encoder, tokenizer, scheduler):
+    """A StableDiffusionPipeline of these parts, without the safety checker."""
+    from diffusers import StableDiffusionPipeline
+
+    return StableDiffusionPipeline(
         unet=unet,
         vae=vae,
         text_encoder=text_encoder,
@@ -99,31 +101,39 @@ def make_tiny_sd(folder: str | Path, *, seed: int = 0) -> Path:
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    return _save(pipeline, folder)
+
+
+def make_tiny_sd(folder: str | Path, *, seed: int = 0) -> Path:
+    """A StableDiffusionPipeline (UNet2DConditionModel, AutoencoderKL, CLIPTextModel): 32x32 native."""
+    import torch
+    from transformers import CLIPTextModel
+
+    torch.manual_seed(seed)
+    tokenizer = clip_tokenizer()
+    unet = tiny_conditional_unet(sample_size=16, cross_attention_dim=16, attention_head_dim=2)
+    vae = tiny_vae(sample_size=32)
+    text_encoder = CLIPTextModel(_clip_text_config(tokenizer, hidden_size=16))
+    pipeline = stable_diffusion_pipeline(
+        unet=unet,
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        scheduler=_euler_scheduler(),
+    )
+    return save_to(pipeline, folder)
 
 
 def make_tiny_sdxl(folder: str | Path, *, seed: int = 0) -> Path:
     """A StableDiffusionXLPipeline (two CLIP text encoders, text_time UNet conditioning): 64x64 native."""
     import torch
-    from diffusers import (
-        AutoencoderKL,
-        EulerDiscreteScheduler,
-        StableDiffusionXLPipeline,
-        UNet2DConditionModel,
-    )
+    from diffusers import StableDiffusionXLPipeline
     from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
     torch.manual_seed(seed)
     tokenizer = clip_tokenizer()
     text_config = _clip_text_config(tokenizer, hidden_size=16, projection_dim=16)
-    unet = UNet2DConditionModel(
-        block_out_channels=(8, 16),
-        layers_per_block=1,
+    unet = tiny_conditional_unet(
         sample_size=32,
-        in_channels=4,
-        out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
         attention_head_dim=(2, 4),
         use_linear_projection=True,
         addition_embed_type="text_time",
@@ -131,31 +141,17 @@ def make_tiny_sdxl(folder: str | Path, *, seed: int = 0) -> Path:
         transformer_layers_per_block=(1, 1),
         projection_class_embeddings_input_dim=6 * 8 + 16,  # six size/crop numbers + pooled text
         cross_attention_dim=32,  # both text encoders' hidden states side by side
-        norm_num_groups=4,
-    )
-    vae = AutoencoderKL(
-        block_out_channels=(8, 8),
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
-        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
-        latent_channels=4,
-        norm_num_groups=4,
-        sample_size=64,
-    )
-    scheduler = EulerDiscreteScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1
     )
     pipeline = StableDiffusionXLPipeline(
         unet=unet,
-        vae=vae,
+        vae=tiny_vae(sample_size=64),
         text_encoder=CLIPTextModel(text_config),
         tokenizer=tokenizer,
         text_encoder_2=CLIPTextModelWithProjection(text_config),
         tokenizer_2=clip_tokenizer(),
-        scheduler=scheduler,
+        scheduler=_euler_scheduler(),
     )
-    return _save(pipeline, folder)
+    return save_to(pipeline, folder)
 
 
 def make_tiny_amused(folder: str | Path, *, seed: int = 0) -> Path:
@@ -215,7 +211,7 @@ def make_tiny_amused(folder: str | Path, *, seed: int = 0) -> Path:
         transformer=transformer,
         scheduler=AmusedScheduler(mask_token_id=31),
     )
-    return _save(pipeline, folder)
+    return save_to(pipeline, folder)
 
 
 def make_tiny_ddpm(folder: str | Path, *, seed: int = 0) -> Path:
@@ -236,7 +232,7 @@ def make_tiny_ddpm(folder: str | Path, *, seed: int = 0) -> Path:
         attention_head_dim=4,
     )
     pipeline = DDPMPipeline(unet=unet, scheduler=DDPMScheduler(num_train_timesteps=1000))
-    return _save(pipeline, folder)
+    return save_to(pipeline, folder)
 
 
 def make_tiny_autoencoder_tiny(folder: str | Path, *, seed: int = 0) -> Path:
@@ -254,9 +250,7 @@ def make_tiny_autoencoder_tiny(folder: str | Path, *, seed: int = 0) -> Path:
         num_decoder_blocks=(1, 1),
         latent_channels=4,
     )
-    folder = Path(folder)
-    model.save_pretrained(folder)
-    return folder
+    return save_to(model, folder)
 
 
 def make_tiny_gan(path: str | Path, *, nz: int = 8, ngf: int = 4, seed: int = 0) -> Path:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .common import new_folder, save_to, tiny_hifigan
+from .image import tiny_conditional_unet, tiny_vae
+
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -19,24 +22,61 @@ def _random_codebooks(codec) -> None:
             layer.codebook.embed_avg.copy_(layer.codebook.embed)
 
 
+def musicgen_model(
+    text,
+    audio,
+    *,
+    sizes: tuple[int, int, int, int, int],
+    codebooks: int,
+    channels: int = 1,
+    max_positions: int = 512,
+    top_k: int = 50,
+):
+    """A MusicgenForConditionalGeneration (seeded with 0) over these text and audio configs.
+
+    ``sizes``: the decoder's vocabulary, hidden size, layers, heads and feed-forward size. Its
+    pad, start and bos tokens are the id just past the vocabulary, as in the real checkpoints.
+    """
+    import torch
+    from transformers import MusicgenConfig, MusicgenDecoderConfig, MusicgenForConditionalGeneration
+
+    vocab, hidden, layers, heads, feed_forward = sizes
+    decoder = MusicgenDecoderConfig(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        ffn_dim=feed_forward,
+        num_codebooks=codebooks,
+        max_position_embeddings=max_positions,
+        audio_channels=channels,
+        pad_token_id=vocab,
+        decoder_start_token_id=vocab,
+        bos_token_id=vocab,
+    )
+    torch.manual_seed(0)
+    model = MusicgenForConditionalGeneration(
+        MusicgenConfig(
+            text_encoder=text.to_dict(), audio_encoder=audio.to_dict(), decoder=decoder.to_dict()
+        )
+    ).eval()
+    model.generation_config.update(do_sample=True, guidance_scale=3.0, top_k=top_k, max_length=1500)
+    return model
+
+
 def make_tiny_musicgen(
     folder: str | Path, *, sampling_rate: int = 32_000, stereo: bool = False
 ) -> Path:
     """MusicGen (T5 text encoder, EnCodec at 50 frames a second, 4-codebook decoder) with its processor."""
-    import torch
     from transformers import (
         EncodecConfig,
         EncodecFeatureExtractor,
-        MusicgenConfig,
-        MusicgenDecoderConfig,
-        MusicgenForConditionalGeneration,
         MusicgenProcessor,
         T5Config,
         T5Tokenizer,
     )
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = new_folder(folder)
     channels = 2 if stereo else 1
     codebooks = 4 * channels
     text = T5Config(vocab_size=64, d_model=16, d_ff=16, num_layers=1, num_heads=2, d_kv=8)
@@ -54,67 +94,34 @@ def make_tiny_musicgen(
         target_bandwidths=[2.2],
         audio_channels=1,
     )
-    decoder = MusicgenDecoderConfig(
-        vocab_size=64,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        ffn_dim=16,
-        num_codebooks=codebooks,
-        max_position_embeddings=512,
-        audio_channels=channels,
-        pad_token_id=64,
-        decoder_start_token_id=64,
-        bos_token_id=64,
+    model = musicgen_model(
+        text, audio, sizes=(64, 16, 1, 2, 16), codebooks=codebooks, channels=channels
     )
-    torch.manual_seed(0)
-    model = MusicgenForConditionalGeneration(
-        MusicgenConfig(
-            text_encoder=text.to_dict(), audio_encoder=audio.to_dict(), decoder=decoder.to_dict()
-        )
-    ).eval()
     _random_codebooks(model.audio_encoder)
-    model.generation_config.update(do_sample=True, guidance_scale=3.0, top_k=50, max_length=1500)
     model.save_pretrained(folder)
     pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
     pieces += [(f"▁{w}", -1.0) for w in "calm piano drum beat lo fi rock jazz".split()]
     pieces += [(c, -2.0) for c in LETTERS] + [("▁", -3.0)]
     tokenizer = T5Tokenizer(vocab=pieces, extra_ids=0)
     feature_extractor = EncodecFeatureExtractor(feature_size=1, sampling_rate=sampling_rate)
-    MusicgenProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer).save_pretrained(
-        folder
-    )
-    return folder
+    processor = MusicgenProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer)
+    return save_to(processor, folder)
 
 
 def make_tiny_audioldm(folder: str | Path, *, sampling_rate: int = 16_000) -> Path:
     """An AudioLDM pipeline (CLAP text encoder, UNet, VAE, HiFi-GAN vocoder at 16 samples a frame)."""
     import torch
-    from diffusers import AudioLDMPipeline, AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+    from diffusers import AudioLDMPipeline, DDIMScheduler
     from tokenizers.pre_tokenizers import ByteLevel
-    from transformers import (
-        ClapTextConfig,
-        ClapTextModelWithProjection,
-        RobertaTokenizer,
-        SpeechT5HifiGan,
-        SpeechT5HifiGanConfig,
-    )
+    from transformers import ClapTextConfig, ClapTextModelWithProjection, RobertaTokenizer
 
-    folder = Path(folder)
     torch.manual_seed(0)
-    unet = UNet2DConditionModel(
-        block_out_channels=(8, 16),
-        layers_per_block=1,
+    unet = tiny_conditional_unet(
         sample_size=16,
-        in_channels=4,
-        out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
         cross_attention_dim=(8, 16),
         class_embed_type="simple_projection",
         projection_class_embeddings_input_dim=8,
         class_embeddings_concat=True,
-        norm_num_groups=4,
         attention_head_dim=2,
     )
     scheduler = DDIMScheduler(
@@ -124,15 +131,7 @@ def make_tiny_audioldm(folder: str | Path, *, sampling_rate: int = 16_000) -> Pa
         clip_sample=False,
         set_alpha_to_one=False,
     )
-    vae = AutoencoderKL(
-        block_out_channels=[8, 16],
-        in_channels=1,
-        out_channels=1,
-        down_block_types=["DownEncoderBlock2D"] * 2,
-        up_block_types=["UpDecoderBlock2D"] * 2,
-        latent_channels=4,
-        norm_num_groups=4,
-    )
+    vae = tiny_vae(channels=1, block_out_channels=(8, 16))
     text_encoder = ClapTextModelWithProjection(
         ClapTextConfig(
             bos_token_id=0,
@@ -152,18 +151,7 @@ def make_tiny_audioldm(folder: str | Path, *, sampling_rate: int = 16_000) -> Pa
         vocab.setdefault(char, len(vocab))
     vocab["<mask>"] = len(vocab)
     tokenizer = RobertaTokenizer(vocab=vocab, merges=[], model_max_length=77)
-    vocoder = SpeechT5HifiGan(
-        SpeechT5HifiGanConfig(
-            model_in_dim=8,
-            sampling_rate=sampling_rate,
-            upsample_initial_channel=8,
-            upsample_rates=[4, 4],
-            upsample_kernel_sizes=[8, 8],
-            resblock_kernel_sizes=[3],
-            resblock_dilation_sizes=[[1]],
-            normalize_before=False,
-        )
-    )
+    vocoder = tiny_hifigan(sampling_rate, channels=8, normalize_before=False)
     pipe = AudioLDMPipeline(
         vae=vae,
         text_encoder=text_encoder,
@@ -172,8 +160,7 @@ def make_tiny_audioldm(folder: str | Path, *, sampling_rate: int = 16_000) -> Pa
         scheduler=scheduler,
         vocoder=vocoder,
     )
-    pipe.save_pretrained(folder)
-    return folder
+    return save_to(pipe, folder)
 
 
 def make_tiny_performance_rnn(path: str | Path, *, hidden: int = 16, layers: int = 1) -> Path:
@@ -186,7 +173,7 @@ def make_tiny_performance_rnn(path: str | Path, *, hidden: int = 16, layers: int
     from ..backends.performance_rnn import PerformanceRNN
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    new_folder(path.parent)
     torch.manual_seed(0)
     network = PerformanceRNN(midi_render.EVENTS, 24, 32, hidden, layers)
     with torch.no_grad():

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .common import save_to
+
 WORDS = (
     "the a an of to and in is it you that he she was for on are with as his they be at one have this from "
     "or had by hot word but what some we can out other were all there when up use your how said each which "
@@ -65,38 +67,56 @@ def build_word_tokenizer(
     return tokenizer
 
 
-def tiny_llama(folder: str | Path, *, chat: bool = True, max_positions: int = 256) -> Path:
-    """A Llama-style causal LM (as SmolLM2 and Qwen use) with a chat template."""
+def _token_ids(tokenizer, *kinds: str) -> dict[str, int]:
+    """The config entries ``<kind>_token_id`` for the tokenizer's special tokens of these kinds."""
+    return {f"{kind}_token_id": getattr(tokenizer, f"{kind}_token_id") for kind in kinds}
+
+
+LLAMA_SPECIAL_TOKENS = {
+    "unk_token": "<unk>",
+    "bos_token": "<|im_start|>",
+    "eos_token": "<|im_end|>",
+    "pad_token": "<pad>",
+}
+
+
+TINY_LLAMA_SIZES = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+}
+
+
+def tiny_llama(
+    folder: str | Path,
+    *,
+    chat: bool = True,
+    max_positions: int = 256,
+    sizes: dict[str, int] | None = None,
+) -> Path:
+    """A Llama-style causal LM (as SmolLM2 and Qwen use) with a chat template.
+
+    ``sizes``: LlamaConfig's layer sizes, by default those of ``TINY_LLAMA_SIZES``.
+    """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     folder = Path(folder)
+    chat_template = CHAT_TEMPLATE if chat else None
     tokenizer = build_word_tokenizer(
-        folder,
-        special={
-            "unk_token": "<unk>",
-            "bos_token": "<|im_start|>",
-            "eos_token": "<|im_end|>",
-            "pad_token": "<pad>",
-        },
-        chat_template=CHAT_TEMPLATE if chat else None,
+        folder, special=LLAMA_SPECIAL_TOKENS, chat_template=chat_template
     )
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        **(sizes or TINY_LLAMA_SIZES),
         max_position_embeddings=max_positions,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=False,
+        **_token_ids(tokenizer, "bos", "eos", "pad"),
     )
     torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    return folder
+    return save_to(LlamaForCausalLM(config), folder)
 
 
 def tiny_gpt2(folder: str | Path, *, max_positions: int = 128) -> Path:
@@ -105,27 +125,20 @@ def tiny_gpt2(folder: str | Path, *, max_positions: int = 128) -> Path:
     from transformers import GPT2Config, GPT2LMHeadModel
 
     folder = Path(folder)
-    tokenizer = build_word_tokenizer(
-        folder,
-        special={
-            "unk_token": "<|endoftext|>",
-            "bos_token": "<|endoftext|>",
-            "eos_token": "<|endoftext|>",
-        },
-    )
+    end = "<|endoftext|>"
+    special = {"unk_token": end, "bos_token": end, "eos_token": end}
+    tokenizer = build_word_tokenizer(folder, special=special)
     config = GPT2Config(
         vocab_size=len(tokenizer),
         n_embd=32,
         n_layer=2,
         n_head=4,
         n_positions=max_positions,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
         tie_word_embeddings=False,
+        **_token_ids(tokenizer, "bos", "eos"),
     )
     torch.manual_seed(0)
-    GPT2LMHeadModel(config).save_pretrained(folder)
-    return folder
+    return save_to(GPT2LMHeadModel(config), folder)
 
 
 def tiny_t5(folder: str | Path) -> Path:
@@ -134,11 +147,8 @@ def tiny_t5(folder: str | Path) -> Path:
     from transformers import T5Config, T5ForConditionalGeneration
 
     folder = Path(folder)
-    tokenizer = build_word_tokenizer(
-        folder,
-        special={"pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>"},
-        add_eos=True,
-    )
+    special = {"pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>"}
+    tokenizer = build_word_tokenizer(folder, special=special, add_eos=True)
     config = T5Config(
         vocab_size=len(tokenizer),
         d_model=32,
@@ -147,10 +157,9 @@ def tiny_t5(folder: str | Path) -> Path:
         num_layers=2,
         num_decoder_layers=2,
         num_heads=4,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
         decoder_start_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=False,
+        **_token_ids(tokenizer, "pad", "eos"),
     )
     config.tie_word_embeddings = False  # tied, a random T5 only echoes its decoder start token
     torch.manual_seed(0)
@@ -158,8 +167,7 @@ def tiny_t5(folder: str | Path) -> Path:
     with torch.no_grad():  # T5's default init is tiny; wider embeddings give varied tokens
         model.shared.weight.normal_(0.0, 1.0)
         model.lm_head.weight.normal_(0.0, 1.0)
-    model.save_pretrained(folder)
-    return folder
+    return save_to(model, folder)
 
 
 def _permute_rotary(weights, n_head: int):
