@@ -8,6 +8,7 @@ and the studio asks for it as its password; /health stays open for load balancer
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import time
@@ -38,10 +39,11 @@ class Server:
         self.config = config
         self.limits = config.limits
         self.pool = ModelPool(config.limits, config.models)
-        self.workers = Workers(config.limits)
         self.metrics = Metrics()
+        self.workers = Workers(config.limits, self.metrics)
         self.output_dir = config.output_dir or cache_dir() / "server-files"
         self.started = time.time()
+        self.loop: asyncio.AbstractEventLoop | None = None  # set when the server starts
         self.metrics.gauge(
             "genai_requests_running", "Generations running, by model.", self._running
         )
@@ -134,6 +136,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        server.loop = asyncio.get_running_loop()
         await anyio.to_thread.run_sync(server.pool.listing)  # read the catalog once, up front
         await anyio.to_thread.run_sync(server.prune_files)
         yield

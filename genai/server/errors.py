@@ -91,11 +91,24 @@ def from_exception(error: BaseException) -> APIError:
     )
 
 
+# genai's parameter names -> the request fields they come from
+OPENAI_NAMES = {
+    "max_new_tokens": "max_tokens",
+    "num_images": "n",
+    "num_inference_steps": "steps",
+    "width": "size",
+    "height": "size",
+    "text": "input",
+}
+
+
 def _param_of(error: BaseException) -> str | None:
     """genai's messages start with the argument they are about (``temperature=inf must ...``)."""
     head = str(error).split(" ", 1)[0]
     name = head.split("=", 1)[0].strip(":,")
-    return name if "=" in head and name.isidentifier() else None
+    if "=" not in head or not name.isidentifier():
+        return None
+    return OPENAI_NAMES.get(name, name)
 
 
 def install(app: FastAPI) -> None:
@@ -128,9 +141,24 @@ def install(app: FastAPI) -> None:
 def validation_error(problems: list[dict[str, Any]]) -> APIError:
     """pydantic's complaint about a request body, as one 400 naming the field."""
     first = problems[0] if problems else {"loc": (), "msg": "invalid request"}
-    location = [str(part) for part in first.get("loc", ()) if part != "body"]
-    param = ".".join(location) or None
+    param = _field_path(first.get("loc", ())) or None
     if first.get("type") == "json_invalid":
         return APIError(400, "the request body is not valid JSON", code="invalid_json")
     message = f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
     return APIError(400, message, param=param, code="invalid_parameter")
+
+
+def _field_path(location) -> str:
+    """("body", "messages", 0, "role") -> "messages[0].role"; pydantic's union branch tags dropped."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif (
+            part != "body" and part.isidentifier() and part not in _TYPE_TAGS and part[0].islower()
+        ):
+            path += f".{part}" if path else part
+    return path
+
+
+_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "literal_error"}

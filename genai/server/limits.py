@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -66,7 +67,8 @@ class ModelQueue:
     def busy(self) -> bool:
         return self.waiting > 0 or self.running > 0
 
-    async def acquire(self) -> None:
+    async def acquire(self, timeout_s: float) -> None:
+        """Wait for a slot, at most ``timeout_s`` (then 503 timeout); 503 at once when the queue is full."""
         if self.waiting >= self.queue_size:
             raise APIError(
                 503,
@@ -76,7 +78,9 @@ class ModelQueue:
             )
         self.waiting += 1
         try:
-            await self._slots.acquire()
+            await asyncio.wait_for(self._slots.acquire(), timeout_s)
+        except asyncio.TimeoutError:
+            raise timed_out(timeout_s) from None
         finally:
             self.waiting -= 1
         self.running += 1
@@ -89,8 +93,9 @@ class ModelQueue:
 class Workers:
     """The thread pool generation runs in, and the one way work is handed to it."""
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, metrics):
         self.limits = limits
+        self.metrics = metrics
         self._pool = ThreadPoolExecutor(limits.workers, thread_name_prefix="genai-serve")
 
     def shutdown(self) -> None:
@@ -125,17 +130,21 @@ class Workers:
         ``watch`` (a coroutine function) runs meanwhile and returns when the client has gone:
         then, as on timeout, ``cancel`` is set and the answer is abandoned.
         """
-        await queue.acquire()
+        deadline = time.monotonic() + self.limits.timeout_s
+        await queue.acquire(self.limits.timeout_s)
         future = self.start(queue, work)
         watcher = asyncio.ensure_future(watch()) if watch is not None else None
         try:
             waiting = {future} | ({watcher} if watcher else set())
             done, _ = await asyncio.wait(
-                waiting, timeout=self.limits.timeout_s, return_when=asyncio.FIRST_COMPLETED
+                waiting,
+                timeout=max(deadline - time.monotonic(), 0),
+                return_when=asyncio.FIRST_COMPLETED,
             )
             if future in done:
                 return future.result()
             cancel.set()
+            self.metrics.count("genai_cancelled_total", model=queue.name)
             if watcher in done:
                 raise APIError(499, "the client closed the connection", code="client_closed")
             raise timed_out(self.limits.timeout_s)

@@ -85,13 +85,13 @@ async def _complete(request: Request, body: Sampling, prompts: list, *, chat: bo
     served = await server.served(request, body.model, "text")
     parameters = body.generation_parameters()
     seeds = [None if body.seed is None else body.seed + i for i in range(body.n)]
+    deadline = time.monotonic() + server.limits.timeout_s
     queue = server.pool.queue(served)
-    await queue.acquire()
+    await queue.acquire(server.limits.timeout_s)
     cancel, feed = threading.Event(), Feed()
     server.workers.start(
         queue, lambda: _produce(server, served, prompts, parameters, seeds, cancel, feed)
     )
-    deadline = time.monotonic() + server.limits.timeout_s
     reply = _Reply(server, served.id, body, chat, len(prompts), deadline)
     reply.watch(request)
     try:
