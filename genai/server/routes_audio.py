@@ -62,10 +62,14 @@ def _check_format(name: str) -> str:
     return name
 
 
-def _audio_response(result, name: str, voice: str | None = None) -> Response:
-    container, subtype, media_type, _ = _FORMATS[name]
+def _encode(result, name: str) -> bytes:
+    container, subtype, _, _ = _FORMATS[name]
     tagged = container in ("WAV", "FLAC")  # mp3/ogg/raw carry no tags here
-    data = result.to_bytes(container, subtype=subtype, metadata=tagged)
+    return result.to_bytes(container, subtype=subtype, metadata=tagged)
+
+
+def _audio_response(result, data: bytes, name: str, voice: str | None = None) -> Response:
+    media_type = _FORMATS[name][2]
     headers = {
         "X-Genai-Seed": str(result.seed),
         "X-Genai-Sample-Rate": str(result.sample_rate),
@@ -76,15 +80,17 @@ def _audio_response(result, name: str, voice: str | None = None) -> Response:
     return Response(data, media_type=media_type, headers=headers)
 
 
-async def _generate(request: Request, served, text: str, call: dict[str, Any], rate: int | None):
+async def _generate(request: Request, served, text: str, call: dict[str, Any], name: str):
+    """(result, file bytes): generated and encoded in a worker thread, cancellable between steps."""
     server = request.app.state.genai
     cancel = threading.Event()
     call["progress"] = cancellable(cancel)
-    if rate is not None:
-        call["sample_rate"] = rate
+    if _FORMATS[name][3] is not None:
+        call["sample_rate"] = _FORMATS[name][3]
 
     def work():
-        return server.pool.load(served)(text, **call)
+        result = server.pool.load(served)(text, **call)
+        return result, _encode(result, name)
 
     return await server.workers.run(
         server.pool.queue(served), work, cancel, watch=lambda: client_gone(request)
@@ -119,8 +125,8 @@ async def speech(body: SpeechRequest, request: Request) -> Response:
         call["speed"] = body.speed
     if body.seed is not None:
         call["seed"] = body.seed
-    result = await _generate(request, served, body.input, call, _FORMATS[name][3])
-    return _audio_response(result, name, voice=spoken)
+    result, data = await _generate(request, served, body.input, call, name)
+    return _audio_response(result, data, name, voice=spoken)
 
 
 def _voice(voice: str | None) -> tuple[str | None, str]:
@@ -159,5 +165,5 @@ async def audio_generations(body: AudioRequest, request: Request) -> Response:
         "negative_prompt": body.negative_prompt,
     }
     call = {k: v for k, v in extras.items() if v is not None}
-    result = await _generate(request, served, body.prompt, call, _FORMATS[name][3])
-    return _audio_response(result, name)
+    result, data = await _generate(request, served, body.prompt, call, name)
+    return _audio_response(result, data, name)

@@ -65,22 +65,22 @@ async def generate_images(body: ImageRequest, request: Request) -> dict[str, Any
     cancel = threading.Event()
     parameters["progress"] = cancellable(cancel)
 
-    def work():
-        return server.pool.load(served)(**parameters)
+    def work():  # encoding and writing files too stay off the event loop
+        result = server.pool.load(served)(**parameters)
+        pngs = [result.png_bytes(i) for i in range(len(result.images))]
+        if body.response_format == "b64_json":
+            return result, [{"b64_json": base64.b64encode(png).decode("ascii")} for png in pngs]
+        server.prune_files()
+        names = [f"{secrets.token_urlsafe(24)}.png" for _ in pngs]
+        for name, png in zip(names, pngs, strict=True):
+            atomic_write_bytes(server.output_dir / name, png)
+        return result, [{"url": str(request.url_for("output_file", name=n))} for n in names]
 
-    result = await server.workers.run(
+    result, data = await server.workers.run(
         server.pool.queue(served), work, cancel, watch=lambda: client_gone(request)
     )
-    data = []
-    for index in range(len(result.images)):
-        png = result.png_bytes(index)
-        if body.response_format == "url":
-            name = f"{secrets.token_urlsafe(24)}.png"
-            atomic_write_bytes(server.output_dir / name, png)
-            data.append({"url": str(request.url_for("output_file", name=name))})
-        else:
-            data.append({"b64_json": base64.b64encode(png).decode("ascii")})
-        data[-1]["revised_prompt"] = None
+    for item in data:
+        item["revised_prompt"] = None
     width, height = result.images[0].size
     notice = None
     if unconditional:
