@@ -560,3 +560,25 @@ def test_the_studio_answers_at_ui(models):
         page = httpx.get(url + "/ui/", timeout=60, follow_redirects=True)
         assert page.status_code == 200 and "gradio" in page.text.lower()
         assert httpx.get(url + "/v1/models").status_code == 200  # the API beside it
+
+
+def test_catalog_models_on_disk_are_listed_and_others_refused_without_download():
+    import genai
+    from genai.catalog import find_entry
+
+    catalog = genai.list_models()
+    on_disk = {m["alias"] for m in catalog if m["on_disk"]}
+    absent = [
+        m["alias"]
+        for m in catalog
+        if m["task"] == "text-generation"
+        and not m["on_disk"]
+        and not find_entry(m["alias"]).offline_fallback
+    ]
+    with running(ServerConfig(ui=False)) as url:
+        listed = {m["id"] for m in httpx.get(url + "/v1/models", timeout=60).json()["data"]}
+        assert listed <= on_disk
+        if absent:
+            response = httpx.post(url + "/v1/chat/completions", json=chat_body(model=absent[0]))
+            error = assert_openai_error(response, 404, "model")
+            assert "genai pull" in error["message"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import genai
-from genai.catalog import MODALITY_OF_TASK, entries, find_entry
+from genai.catalog import MODALITY_OF_TASK, find_entry
 from genai.resolve import resolve
 
 from .errors import APIError
@@ -77,8 +77,8 @@ class ModelPool:
         if time.monotonic() - self._listed_at < LISTING_TTL_S:
             return self._listing
         found: dict[str, ServedModel] = {}
-        names = self.fixed or {entry.alias: entry.alias for entry in entries()}
-        for model_id, source in names.items():
+        on_disk = {m["alias"]: m["alias"] for m in genai.list_models() if m["on_disk"]}
+        for model_id, source in (self.fixed or on_disk).items():
             resolved = resolve(source)
             if resolved.available and (self.fixed or not resolved.fallback_used):
                 found[model_id] = ServedModel(
@@ -103,14 +103,24 @@ class ModelPool:
         return served
 
     def _unlisted(self, model_id: str) -> ServedModel:
-        """A catalog alias not listed (not on disk): say why it cannot be had here."""
+        """A catalog alias not on disk: served through its offline fallback, else 404 saying why.
+
+        Clients never make the server download a model: that is ``genai pull`` on the server.
+        """
         if self.fixed is None and find_entry(model_id) is not None:
             resolved = resolve(model_id)
-            if resolved.available:  # e.g. served through its offline fallback
+            if resolved.available and resolved.fallback_used:
                 return ServedModel(
                     model_id, model_id, resolved.task, resolved.family.name, resolved.message
                 )
-            raise APIError(404, resolved.message, param="model", code="model_not_found")
+            reason = resolved.message if not resolved.available else "it is not on disk here"
+            raise APIError(
+                404,
+                f"model {model_id!r} cannot be served: {reason}; on the server, "
+                f"`genai pull {model_id}` downloads it",
+                param="model",
+                code="model_not_found",
+            )
         served = ", ".join(sorted(self.listing())) or "none"
         raise APIError(
             404,
