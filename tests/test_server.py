@@ -582,3 +582,16 @@ def test_catalog_models_on_disk_are_listed_and_others_refused_without_download()
             response = httpx.post(url + "/v1/chat/completions", json=chat_body(model=absent[0]))
             error = assert_openai_error(response, 404, "model")
             assert "genai pull" in error["message"]
+
+
+def test_least_recently_used_model_is_unloaded_past_the_limit(models):
+    served = {name: models[name] for name in ("tiny-chat", "tiny-vits")}
+    config = ServerConfig(models=served, limits=Limits(max_loaded_models=1), ui=False)
+    with running(config) as url, httpx.Client(base_url=url, timeout=60) as http:
+        assert http.post("/v1/chat/completions", json=chat_body()).status_code == 200
+        assert http.get("/health").json()["models_loaded"] == ["tiny-chat"]
+        speech = {"model": "tiny-vits", "input": "hello", "response_format": "wav"}
+        assert http.post("/v1/audio/speech", json=speech).status_code == 200
+        assert http.get("/health").json()["models_loaded"] == ["tiny-vits"]
+        assert http.post("/v1/chat/completions", json=chat_body()).status_code == 200  # reloads
+        assert http.get("/health").json()["models_loaded"] == ["tiny-chat"]
