@@ -233,6 +233,8 @@ def test_completions_take_a_prompt_or_a_list(client, http):
         ({"max_tokens": 0}, "max_tokens"),
         ({"max_tokens": 100_000}, "max_tokens"),
         ({"n": 99}, "n"),
+        ({"seed": -1}, "seed"),
+        ({"seed": 2**40}, "seed"),
         ({"n": "2"}, "n"),
         ({"stop": 5}, "stop"),
         ({"stream_options": {"include_usage": True}}, "stream_options"),

@@ -144,6 +144,8 @@ def validation_error(problems: list[dict[str, Any]]) -> APIError:
     param = _field_path(first.get("loc", ())) or None
     if first.get("type") == "json_invalid":
         return APIError(400, "the request body is not valid JSON", code="invalid_json")
+    if param is None and first.get("type") == "missing":
+        return APIError(400, "the request body is empty; send a JSON object", code="invalid_json")
     message = f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
     return APIError(400, message, param=param, code="invalid_parameter")
 

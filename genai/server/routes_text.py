@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..errors import GenerationCancelled
+from ..seeding import MAX_SEED
 from .errors import from_exception
 from .limits import client_gone, timed_out
 from .schemas import ChatRequest, CompletionRequest, Sampling
@@ -84,7 +85,7 @@ async def _complete(request: Request, body: Sampling, prompts: list, *, chat: bo
     body.check(server.limits.max_n)
     served = await server.served(request, body.model, "text")
     parameters = body.generation_parameters()
-    seeds = [None if body.seed is None else body.seed + i for i in range(body.n)]
+    seeds = [None if body.seed is None else (body.seed + i) % (MAX_SEED + 1) for i in range(body.n)]
     deadline = time.monotonic() + server.limits.timeout_s
     queue = server.pool.queue(served)
     await queue.acquire(server.limits.timeout_s)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import InvalidParameterError
 from ..params import check_text, nearest
+from ..seeding import resolve_seed
 from .errors import bad_parameter
 
 # OpenAI's voice names: unmodified clients send one of them; they get the model's default voice.
@@ -41,6 +42,13 @@ class Body(BaseModel):
         return data
 
     def refuse_extras(self) -> None:
+        """400 for unknown or unsupported fields, and for a seed genai cannot use."""
+        seed = getattr(self, "seed", None)
+        if seed is not None:
+            try:
+                resolve_seed(seed)
+            except InvalidParameterError as error:
+                raise bad_parameter("seed", str(error)) from None
         for name, value in (self.model_extra or {}).items():
             if name in self.informational:
                 continue
