@@ -112,3 +112,22 @@ def test_speech_from_piper_decodes_as_wav_of_plausible_length(client):
     seconds = len(samples) / rate
     assert rate == 22_050 and 1.5 < seconds < 6, seconds  # about 9 words at speaking pace
     assert response.response.headers["x-genai-voice"].startswith("default")
+
+
+def test_face_gan_answers_pngs_and_says_the_prompt_was_not_used():
+    import base64
+
+    from genai.catalog import find_entry
+    from genai.hub import is_on_disk
+
+    entry = find_entry("faces-64")
+    if entry is None or not is_on_disk(entry):
+        pytest.skip("the face GAN (catalog faces-64, wheel gan-face-generate) is not here")
+    with running(ServerConfig(models={"faces-64": "faces-64"}, ui=False)) as url:
+        client = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0)
+        answer = client.images.generate(model="faces-64", prompt="a smiling face", n=2)
+        for item in answer.data:
+            png = base64.b64decode(item.b64_json)
+            assert png[:4] == b"\x89PNG"
+        assert answer.size == "64x64"
+        assert answer.genai["prompt_used"] is False and answer.genai["prompt"] == "a smiling face"
