@@ -1,7 +1,8 @@
 """POST /v1/chat/completions and /v1/completions.
 
-Every choice is generated through the model's stream (``generator.stream``), one after
-another in one worker thread, so any request (streamed or not) stops when its client goes
+A whole answer is one plain call per choice (several choices run side by side: engines that
+decode parallel sequences serve them together). A streamed answer reads the model's stream
+(``generator.stream``), choice after choice, and stops decoding as soon as its client goes
 away or its time is up. Choice ``i`` of a request with ``seed`` uses ``seed + i``: ``n=1``
 with a seed answers what the first choice of ``n=2`` with that seed answers.
 """
@@ -14,6 +15,7 @@ import secrets
 import threading
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -53,8 +55,23 @@ class Feed:
         self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
 
 
+def _generate(server, served, prompts, parameters, seeds) -> list:
+    """In a worker thread: every choice of every prompt as a TextResult, choices side by side."""
+    generator = server.pool.load(served)
+    calls = [(prompt, seed) for prompt in prompts for seed in seeds]
+
+    def one(call):
+        prompt, seed = call
+        return generator(prompt, **(parameters if seed is None else {**parameters, "seed": seed}))
+
+    if len(calls) == 1:
+        return [one(calls[0])]
+    with ThreadPoolExecutor(len(calls), thread_name_prefix="genai-serve-choice") as pool:
+        return list(pool.map(one, calls))
+
+
 def _produce(server, served, prompts, parameters, seeds, cancel: threading.Event, feed: Feed):
-    """In a worker thread: every choice of every prompt, as ready/piece/end/done/error events."""
+    """In a worker thread: every choice streamed, as ready/piece/end/done/error events."""
     try:
         generator = server.pool.load(served)
         for prompt_index, prompt in enumerate(prompts):
@@ -87,26 +104,32 @@ async def _complete(request: Request, body: Sampling, prompts: list, *, chat: bo
     parameters = body.generation_parameters()
     seeds = [None if body.seed is None else (body.seed + i) % (MAX_SEED + 1) for i in range(body.n)]
     deadline = time.monotonic() + server.limits.timeout_s
+    reply = _Reply(server, served.id, body, chat, len(prompts), deadline)
     queue = server.pool.queue(served)
+    if not body.stream:
+        results = await server.workers.run(
+            queue,
+            lambda: _generate(server, served, prompts, parameters, seeds),
+            threading.Event(),  # a plain text call runs to its end; the client is answered at once
+            watch=lambda: client_gone(request),
+        )
+        return JSONResponse(reply.whole(results))
     await queue.acquire(server.limits.timeout_s)
     cancel, feed = threading.Event(), Feed()
     server.workers.start(
         queue, lambda: _produce(server, served, prompts, parameters, seeds, cancel, feed)
     )
-    reply = _Reply(server, served.id, body, chat, len(prompts), deadline)
     reply.watch(request)
     try:
         first = await reply.next(feed, cancel)
         if first[0] == "error":
             raise first[1]
-        if body.stream:
-            reply.unwatch()  # from here the streaming response notices a client that leaves
-            return StreamingResponse(
-                reply.sse(feed, cancel),
-                media_type="text/event-stream",
-                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-            )
-        return JSONResponse(await reply.whole(feed, cancel))
+        reply.unwatch()  # from here the streaming response notices a client that leaves
+        return StreamingResponse(
+            reply.sse(feed, cancel),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
     except BaseException:
         cancel.set()
         raise
@@ -193,11 +216,10 @@ class _Reply:
 
     # --- one JSON answer -------------------------------------------------------------------
 
-    async def whole(self, feed: Feed, cancel: threading.Event) -> dict[str, Any]:
-        while (event := await self.next(feed, cancel))[0] != "done":
-            self._record(event)
+    def whole(self, results: list) -> dict[str, Any]:
+        self.results = results
         choices = []
-        for index, result in enumerate(self.results):
+        for index, result in enumerate(results):
             reason = FINISH_REASONS.get(result.finish_reason, "stop")
             if self.chat:
                 message = {"role": "assistant", "content": result.text, "refusal": None}
@@ -213,7 +235,7 @@ class _Reply:
             "choices": choices,
             "usage": self.usage(),
             "system_fingerprint": None,
-            "genai": {"seeds": [r.seed for r in self.results]},
+            "genai": {"seeds": [r.seed for r in results]},
         }
 
     # --- server-sent events ------------------------------------------------------------------
