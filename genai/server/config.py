@@ -1,0 +1,33 @@
+"""The server's settings as plain data (no web framework imported: the CLI reads them for --help)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The server's limits (``genai serve --help`` sets each)."""
+
+    max_body_bytes: int = 1_000_000
+    max_n: int = 8
+    max_image_side: int = 1024
+    max_audio_seconds: float = 60.0
+    max_speech_chars: int = 4096  # OpenAI's own limit on ``input``
+    concurrency: int = 4  # generations of one model running at once (its engine may serialize)
+    queue_size: int = 16  # requests of one model waiting beyond those; more get 503
+    timeout_s: float = 600.0
+    max_loaded_models: int = 3
+    workers: int = 32  # threads for generation, all models together
+
+
+@dataclass
+class ServerConfig:
+    """What ``genai serve`` was told."""
+
+    models: dict[str, str] | None = None  # served id -> alias/path/hub id; None: the catalog
+    limits: Limits = field(default_factory=Limits)
+    api_key: str | None = None
+    output_dir: Path | None = None  # where pictures answered by URL go
+    ui: bool = True
