@@ -286,7 +286,7 @@ def test_png_carries_a1111_text_and_genai_json(sd, tmp_path):
         text = image.text
     assert text["parameters"] == (
         f"{PROMPT}\nNegative prompt: dog\n"
-        f"Steps: 2, Sampler: euler, CFG scale: 4, Seed: 11, Size: 32x32, Model: {sd.name}"
+        f"Steps: 2, Sampler: euler, CFG scale: 4, Seed: 11, Size: 32x32, Model: sd"  # never a path
     )
     record = json.loads(text["genai"])
     assert (
@@ -310,8 +310,8 @@ def test_regenerating_from_read_back_parameters_gives_identical_pixels(sd, tmp_p
     assert [p.name for p in paths] == ["batch-1.png", "batch-2.png"]
     record = read_image_parameters(paths[1])
     assert record["seed"] == 22 and record["call"]["num_images"] == 1
-    assert record["model"] == sd.name and record["source"] == "sd"
-    again = genai.load(record["model"], device="cpu")(**record["call"])
+    assert record["model"] == "sd" and record["source"] == "sd"  # shared: no local path
+    again = genai.load(sd.name, device="cpu")(**record["call"])
     with Image.open(paths[1]) as saved:
         assert np.array_equal(pixels(saved), pixels(again.image))
 
