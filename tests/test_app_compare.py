@@ -65,3 +65,61 @@ def test_a_story_writes_one_record_that_verify_makes_again(story_models, tmp_pat
             pytest.xfail(f"genai/replay.py:241 spec.names() -> spec.names ({error})")
     assert report.status == "identical", str(report)
     assert len(report.parts) == 4
+
+
+# --- the Compare tab, served and driven through gradio_client ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def client(tiny_llama_dir, tmp_path_factory):
+    gradio_client = pytest.importorskip("gradio_client", reason="pip install gradio_client")
+    from genai.app import build_demo
+    from genai.testing.audio import torch_threads
+
+    demo = build_demo({"text": tiny_llama_dir}, output_dir=tmp_path_factory.mktemp("app-out"))
+    with torch_threads(1):
+        _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+        try:
+            yield gradio_client.Client(url, verbose=False)
+        finally:
+            demo.close()
+
+
+def test_compare_shows_a_board_of_two_text_models_with_figures(
+    client, tiny_llama_dir, tiny_gpt2_dir
+):
+    import html
+
+    models = [tiny_llama_dir, tiny_gpt2_dir]
+    board, files, summary = client.predict(
+        "Once upon a time",
+        models,
+        3,
+        "max_new_tokens=8, temperature=0",
+        api_name="/compare",
+    )
+    page = html.unescape(board)  # the board's own page, framed
+    assert page.count('<div class="card">') == 2
+    for model in models:
+        assert f"<h2>{model}</h2>" in page
+    assert page.count("tokens / s") == 2 and page.count("load (s)") == 2
+    assert "seed 3" in page and 'class="error"' not in page
+    assert sorted(Path(f).name for f in files) == ["board.html", "board.json"]
+    saved = json.loads(Path(next(f for f in files if f.endswith(".json"))).read_text())
+    assert [entry["model"] for entry in saved["entries"]] == models
+    assert all(entry["figures"]["tokens"] > 0 for entry in saved["entries"])
+    assert summary.startswith("2 of 2 model(s)"), summary
+
+
+def test_compare_says_what_is_wrong_in_the_page(client, tiny_llama_dir):
+    with pytest.raises(Exception, match="at least one model") as caught:
+        client.predict("hi", [], 1, "", api_name="/compare")
+    assert "Traceback" not in str(caught.value)
+    with pytest.raises(Exception, match="NAME=VALUE"):
+        client.predict("hi", [tiny_llama_dir], 1, "max_new_tokens", api_name="/compare")
+    # A model that cannot be had fails in its turn, on the board; the others go on.
+    board, _, summary = client.predict(
+        "hi", [tiny_llama_dir, "/no/such/model"], 1, "max_new_tokens=4", api_name="/compare"
+    )
+    assert "failed: /no/such/model" in summary
+    assert 'class="error"' in board or "class=&quot;error&quot;" in board
