@@ -123,3 +123,25 @@ def test_compare_says_what_is_wrong_in_the_page(client, tiny_llama_dir):
     )
     assert "failed: /no/such/model" in summary
     assert 'class="error"' in board or "class=&quot;error&quot;" in board
+
+
+# --- the pickers show each model's figures on this machine -------------------------------------
+
+
+def test_pickers_and_status_show_measured_figures_or_a_marked_estimate(tmp_path, monkeypatch):
+    from genai import machine_bench
+    from genai.app.models import model_choices, status_line
+
+    monkeypatch.setenv("GENAI_CACHE", str(tmp_path / "cache"))
+    machine_bench.record(
+        "distilgpt2",
+        {"modality": "text", "unit": "64 tokens", "per_output_s": 1.23, "memory_mb": 321},
+    )
+    labels = dict((alias, label) for label, alias in model_choices("text"))
+    assert labels["distilgpt2"].endswith("· ~1.23 s / 64 tokens, 321 MB"), labels["distilgpt2"]
+    assert "(estimate)" not in labels["distilgpt2"]
+    assert labels["smollm2-135m"].endswith("(estimate)"), labels["smollm2-135m"]
+    assert "MB" in labels["smollm2-135m"] or "GB" in labels["smollm2-135m"]
+    assert "on this machine: ~1.23 s / 64 tokens, 321 MB" in status_line("text", "distilgpt2")
+    speech = [label for label, _ in model_choices("speech")]
+    assert speech and all("(estimate)" in label for label in speech), speech
