@@ -182,7 +182,7 @@ def test_a_story_illustrated_by_an_unconditional_model_says_it_is_a_portrait(
         updates = StoryTab(studio).story("a fox", tiny_llama_dir, ddpm, vits, 20, 2, progress=None)
         return [update async for update in updates]
 
-    story, picture_prompt, picture, narration, stages = asyncio.run(tell())[-1]
+    story, picture_prompt, picture, narration, stages, record = asyncio.run(tell())[-1]
     assert "a portrait of the hero" in picture_prompt and "without a prompt" in picture_prompt
     assert "✓ a portrait of the hero, drawn without a prompt, by" in stages, stages
     assert Path(picture).suffix == ".png" and Path(narration).suffix == ".wav"

@@ -177,9 +177,13 @@ class Studio:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def fresh(self, folder: str) -> Path:
+        """A new name in ``folder`` (time and a running number): nothing written there yet."""
+        return self.folder(folder) / f"{time.strftime('%Y%m%d-%H%M%S')}-{next(self._numbers):04d}"
+
     def save(self, result: Any, folder: str) -> list[Path]:
         """Every file of a result (outputs and JSON record) under a fresh name in ``folder``."""
-        stem = self.folder(folder) / f"{time.strftime('%Y%m%d-%H%M%S')}-{next(self._numbers):04d}"
+        stem = self.fresh(folder)
         try:
             return list(result.save_files(stem))
         except NotImplementedError:  # results written before save_files existed

@@ -21,6 +21,7 @@ from ..catalog import (
     TEXT_TO_IMAGE,
     TEXT_TO_SPEECH,
     UNCONDITIONAL_IMAGE,
+    find_entry,
 )
 from ..generator import Generator
 from ..resolve import Resolved, resolve
@@ -60,13 +61,30 @@ def resolve_defaults(default_models: dict[str, str] | None) -> dict[str, str]:
     }
 
 
+def figures_note(entry: Any) -> str:
+    """What a catalog model takes on this machine ('~1.2 s / 64 tokens, 300 MB', as `genai
+    bench` measured it) or an estimate from its size, marked so; '' for other models. Cheap:
+    reads the stored figures, measures nothing."""
+    from ..machine_bench import describe, figures_for
+
+    if entry is None:
+        return ""
+    try:
+        return describe(figures_for(entry))
+    except (OSError, ValueError, genai.GenaiError):
+        return ""
+
+
 def model_choices(slot: str, extra: str | None = None) -> list[tuple[str, str]]:
-    """Dropdown choices from the catalog: (label, alias); ``extra`` (a path or hub id) first."""
+    """Dropdown choices from the catalog: (label, alias), each with its figures on this
+    machine (measured or estimated); ``extra`` (a path or hub id) first."""
     choices = []
     for row in genai.list_models(task=SLOTS[slot].modality):
         if row["task"] not in SLOTS[slot].tasks:
             continue
         note = " · on disk" if row["on_disk"] else ""
+        figures = figures_note(find_entry(row["alias"]))
+        note += f" · {figures}" if figures else ""
         choices.append((f"{row['alias']} · {row['params']}{note}", row["alias"]))
     if extra and extra not in [value for _, value in choices]:
         choices.insert(0, (extra, extra))
@@ -159,16 +177,26 @@ def status_line(slot: str, name: str | None) -> str:
                 f"✓ {label} **{info['name']}**{instead} is loaded on "
                 f"**{info['device']} / {info['dtype']}** · {info['family']} · "
                 f"{info['engine']}{what_it_takes(generator.task, generator)}"
+                f"{figures_suffix(resolve(name).entry)}"
             )
         resolved = resolve_for(slot, name)
         if not resolved.available:
-            return f"⚠ {label} **{name}** is not available: {resolved.message}"
+            return (
+                f"⚠ {label} **{name}** is not available: {resolved.message}"
+                f"{figures_suffix(resolved.entry)}"
+            )
         return (
             f"○ {label} **{name}** is not loaded yet ({resolved.message}); it loads on first "
             f"use, on **{planned_placement()}**{what_it_takes(resolved.task)}"
+            f"{figures_suffix(resolved.entry)}"
         )
     except genai.GenaiError as error:
         return f"⚠ {label} **{name}**: {error}"
+
+
+def figures_suffix(entry: Any) -> str:
+    figures = figures_note(entry)
+    return f" · on this machine: {figures}" if figures else ""
 
 
 def status_of(slot: str):

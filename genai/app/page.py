@@ -9,6 +9,7 @@ from typing import Any
 import gradio as gr
 
 from .callbacks import OUTPUT_DIR_ENV, Studio
+from .compare import CompareTab
 from .image import ImageTab
 from .models import resolve_defaults, status_of
 from .music import MusicTab
@@ -60,6 +61,8 @@ def build_demo(
                 pickers.append((tab, MusicTab(studio).build(defaults["audio"], limit)))
         with gr.Tab("Story", id="story") as tab:
             pickers += [(tab, p) for p in StoryTab(studio).build(defaults, limit)]
+        with gr.Tab("Compare", id="compare"):
+            CompareTab(studio).build(limit)
         for tab, picker in pickers:
             wire_picker(demo, studio, tab, picker, limit)
     demo.queue(default_concurrency_limit=concurrency_limit)

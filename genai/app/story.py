@@ -3,20 +3,24 @@ model illustrates it, the speech model reads it aloud, shown stage by stage."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 import genai
 
+from ..provenance import story_record
+from ..results.base import atomic_write_text
 from .callbacks import MAX_SEED, Tab, as_int, as_seed, in_thread, require_text, streamed
 from .image import image_caption, paint
 from .models import slot_task, takes_prompt
 from .speech import speak
-from .widgets import Picker, model_picker, seed_box, stop_button, wire_run
+from .widgets import PRIVATE, Picker, model_picker, seed_box, stop_button, wire_run
 
 STORY_SYSTEM = (
     "You are a storyteller. You write short, vivid, complete stories in plain English "
@@ -52,6 +56,14 @@ def skipped(stages: list[str], what: str, error: Exception) -> None:
     gr.Warning(f"No {what}: {message}")
 
 
+def save_record(folder: Path, seed: int, parts: dict[str, Any], files: dict[str, str]) -> str:
+    """``story-<seed>.json`` in ``folder`` (beside the picture and the narration): each part's
+    provenance, so ``genai replay`` / ``genai verify`` can make the whole story again."""
+    record = story_record(parts, files=files)
+    path = folder / f"story-{seed}.json"
+    return str(atomic_write_text(path, json.dumps(record, indent=2, ensure_ascii=False)))
+
+
 class StoryTab(Tab):
     """One idea in: a story, its illustration and its narration."""
 
@@ -64,11 +76,13 @@ class StoryTab(Tab):
         words: float,
         seed: Any,
         progress=gr.Progress(),  # noqa: B008
-    ) -> AsyncIterator[tuple[str, str, str | None, str | None, str]]:
+    ) -> AsyncIterator[tuple[str, str, str | None, str | None, str, str | None]]:
         """Idea -> story (streamed) -> picture prompt -> picture -> narration, stage by stage.
 
-        Yields (story, picture prompt, picture file, narration file, stages). A stage that
-        fails (an image model that is not on disk, say) is reported and the others go on.
+        Yields (story, picture prompt, picture file, narration file, stages, story record
+        file). A stage that fails (an image model that is not on disk, say) is reported and
+        the others go on. Once all stages ran, the story record (``story-<seed>.json``)
+        holds the provenance of each part made.
         """
         idea = require_text(idea, "The idea")
         seed = as_seed(seed)
@@ -76,10 +90,12 @@ class StoryTab(Tab):
         same_seed = {"seed": seed}  # the picture and the voice draw from the story's seed
         load = self.studio.load_or_raise
         stages = [f"… writing the story (seed {seed})…"]
-        story, picture_prompt, picture, narration = "", "", None, None
+        story, picture_prompt, picture, narration, record = "", "", None, None, None
+        parts: dict[str, Any] = {}  # each part's result, for the story record
+        files: dict[str, str] = {}
 
-        def state() -> tuple[str, str, str | None, str | None, str]:
-            return story, picture_prompt, picture, narration, "\n\n".join(stages)
+        def state() -> tuple[str, str, str | None, str | None, str, str | None]:
+            return story, picture_prompt, picture, narration, "\n\n".join(stages), record
 
         yield state()
         try:
@@ -102,6 +118,7 @@ class StoryTab(Tab):
             if stream.result.finish_reason == "length":
                 story = whole_sentences(story)
             story = story.strip()
+            parts["story"] = stream.result
             stages[-1] = f"✓ story: {len(story.split())} word(s) by {stream.result.model}"
         except genai.GenaiError as error:  # no story, nothing to illustrate or narrate
             stages[-1] = f"⚠ no story: {error}"
@@ -124,6 +141,7 @@ class StoryTab(Tab):
                     )
                 )
                 picture_prompt = first_sentence(described.text) or idea
+                parts["picture_prompt"] = described
                 stages[-1] = "… painting the illustration…"
             except genai.GenaiError as error:  # the idea itself makes a fine picture prompt
                 picture_prompt = idea
@@ -134,10 +152,11 @@ class StoryTab(Tab):
         yield state()
         try:
             painter = await in_thread(lambda _: load("image", image_model, progress))
-            result, files = await paint(
+            result, painted = await paint(
                 self.studio, painter, picture_prompt, same_seed, folder="story", progress=progress
             )
-            picture = files[0]
+            picture = painted[0]
+            parts["illustration"], files["illustration"] = result, picture
             what = "illustration" if prompted else f"{PORTRAIT}, drawn without a prompt,"
             stages[-1] = f"✓ {what} by {result.model} ({image_caption(result, 0)})"
         except (gr.Error, genai.GenaiError) as error:
@@ -147,7 +166,7 @@ class StoryTab(Tab):
 
         try:
             narrator = await in_thread(lambda _: load("speech", speech_model, progress))
-            spoken, files = await speak(
+            spoken, spoken_files = await speak(
                 self.studio,
                 narrator,
                 speakable(story) or idea,
@@ -155,10 +174,13 @@ class StoryTab(Tab):
                 folder="story",
                 progress=progress,
             )
-            narration = next(str(p) for p in files if p.suffix.lower() in (".wav", ".flac"))
+            narration = next(str(p) for p in spoken_files if p.suffix.lower() in (".wav", ".flac"))
+            parts["narration"], files["narration"] = spoken, narration
             stages[-1] = f"✓ narration by {spoken.model}: {spoken.duration:.1f} s"
         except (gr.Error, genai.GenaiError) as error:
             skipped(stages, "narration", error)
+        folder = self.studio.folder("story")
+        record = await in_thread(lambda _: save_record(folder, seed, parts, files))
         yield state()
 
     def build(self, defaults: dict[str, str], limit: dict[str, Any]) -> list[Picker]:
@@ -216,14 +238,22 @@ class StoryTab(Tab):
                     interactive=False,
                     elem_id="story-picture-prompt",
                 )
-        wire_run(
+                record_file = gr.File(
+                    label="Story record (genai replay / genai verify make it again)",
+                    interactive=False,
+                    elem_id="story-record",
+                )
+        # The record's path travels in a State (not part of the /story API), then to the file.
+        record = gr.State()
+        event = wire_run(
             go,
             stop,
             self.story,
             [idea, *(p.dropdown for p in pickers), words, seed],
-            [text, picture_prompt, picture, narration, stages],
+            [text, picture_prompt, picture, narration, stages, record],
             api_name="story",
             limit=limit,
             pickers=pickers,
         )
+        event.then(lambda path: path, record, record_file, **PRIVATE)
         return pickers

@@ -159,13 +159,14 @@ def wire_run(
     api_name: str,
     limit: dict[str, Any],
     pickers: list[Picker],
-) -> None:
+) -> Any:
     """``go`` runs ``run`` (the API endpoint ``api_name``, in the tab's own queue), then
     refreshes each picker's status line (and what it refreshes after a load); ``stop``
-    cancels the run."""
+    cancels the run. Returns the run's event (to chain more after it)."""
     event = go.click(run, inputs, outputs, api_name=api_name, concurrency_id=api_name, **limit)
     for picker in pickers:
         refreshed = event.then(status_of(picker.slot), picker.dropdown, picker.status, **PRIVATE)
         if picker.after_load is not None:
             refreshed.then(picker.after_load, picker.dropdown, picker.after_load_output, **PRIVATE)
     stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
+    return event
