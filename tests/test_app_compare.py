@@ -57,12 +57,7 @@ def test_a_story_writes_one_record_that_verify_makes_again(story_models, tmp_pat
         assert part[provenance.KEY]["seed"] == 7
         assert str(tmp_path) not in json.dumps(part[provenance.KEY])  # no local paths shared
     with torch_threads(1):
-        try:
-            report = replay.verify(record, model=[text, image, speech])
-        except TypeError as error:  # main's replay.call_model calls the ParamSpec.names property
-            if "not callable" not in str(error):
-                raise
-            pytest.xfail(f"genai/replay.py:241 spec.names() -> spec.names ({error})")
+        report = replay.verify(record, model=[text, image, speech])
     assert report.status == "identical", str(report)
     assert len(report.parts) == 4
 
