@@ -109,14 +109,7 @@ async def speech(body: SpeechRequest, request: Request) -> Response:
             f"{server.limits.max_speech_chars}; split the text into several requests",
             code="input_too_long",
         )
-    served = await server.served(request, body.model, "audio")
-    if served.task != TEXT_TO_SPEECH:
-        raise APIError(
-            400,
-            f"model {served.id!r} makes {served.task}, not speech; send it to /v1/audio/generations",
-            param="model",
-            code="wrong_task",
-        )
+    served = await _audio_model(request, body.model, TEXT_TO_SPEECH, "/v1/audio/generations")
     voice, spoken = _voice(body.voice)
     call: dict[str, Any] = {}
     if voice is not None:
@@ -127,6 +120,19 @@ async def speech(body: SpeechRequest, request: Request) -> Response:
         call["seed"] = body.seed
     result, data = await _generate(request, served, body.input, call, name)
     return _audio_response(result, data, name, voice=spoken)
+
+
+async def _audio_model(request: Request, model: str, task: str, other_endpoint: str):
+    """The served audio model, refused (400) when it does the other audio task."""
+    served = await request.app.state.genai.served(request, model, "audio")
+    if served.task != task:
+        raise APIError(
+            400,
+            f"model {served.id!r} makes {served.task}, not {task}; send it to {other_endpoint}",
+            param="model",
+            code="wrong_task",
+        )
+    return served
 
 
 def _voice(voice: str | None) -> tuple[str | None, str]:
@@ -149,14 +155,7 @@ async def audio_generations(body: AudioRequest, request: Request) -> Response:
             f"duration={body.duration} s is above this server's limit of {limit:g} s",
             code="input_too_long",
         )
-    served = await server.served(request, body.model, "audio")
-    if served.task != TEXT_TO_AUDIO:
-        raise APIError(
-            400,
-            f"model {served.id!r} makes {served.task}; send speech to /v1/audio/speech",
-            param="model",
-            code="wrong_task",
-        )
+    served = await _audio_model(request, body.model, TEXT_TO_AUDIO, "/v1/audio/speech")
     extras = {
         "duration": body.duration,
         "seed": body.seed,
