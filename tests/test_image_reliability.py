@@ -119,7 +119,9 @@ def test_a_long_prompt_is_cut_and_says_so(sd, caplog, tmp_path):
 def test_a_text_file_named_safetensors(tmp_path):
     path = tmp_path / "model.safetensors"
     path.write_text("this is not a checkpoint\n")
-    with pytest.raises(UnsupportedModelError, match="model.safetensors: not a readable safetensors file"):
+    with pytest.raises(
+        UnsupportedModelError, match="model.safetensors: not a readable safetensors file"
+    ):
         genai.load(str(path), device="cpu")
 
 

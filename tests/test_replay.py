@@ -200,7 +200,9 @@ def test_the_replay_command_writes_beside_the_original(tiny_vits_dir, tmp_path):
     path = genai.load(tiny_vits_dir)("hi", seed=1).save(tmp_path / "hi.wav")
     assert cli(["replay", str(path), "--model", tiny_vits_dir]) == 0
     assert (tmp_path / "hi-replay.wav").is_file()
-    assert cli(["replay", str(path), "--model", tiny_vits_dir]) == 2  # the replay exists: refused, not overwritten
+    assert (
+        cli(["replay", str(path), "--model", tiny_vits_dir]) == 2
+    )  # the replay exists: refused, not overwritten
 
 
 # --- real weights -----------------------------------------------------------------------------
