@@ -6,6 +6,9 @@ can show ``str(error)`` as it is.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 
 class GenaiError(Exception):
     """Base class of every error genai raises on purpose."""
@@ -63,4 +66,37 @@ def require(module: str, extra: str):
     except ImportError as error:
         raise MissingDependencyError(
             f"{module!r} is not installed; install it with: pip install 'genai-showcase[{extra}]'"
+        ) from error
+
+
+# What libraries raise when they cannot read a model's files (anything else is a bug: re-raised).
+_READ_ERRORS = (OSError, ValueError, RuntimeError, KeyError, IndexError, EOFError, UnicodeError)
+_READ_ERROR_NAMES = ("SafetensorError", "UnpicklingError")
+
+
+@contextlib.contextmanager
+def unreadable_files(name: str, where: str, *, as_what: str = "") -> Iterator[None]:
+    """A library's failure to read a model's files becomes UnsupportedModelError naming them.
+
+    Our own errors pass through, and so do out-of-memory and errors that are no reading
+    errors (bugs). What is left when from_pretrained, torch.load or a GGUF reader chokes on
+    junk weights, a truncated download or a config of the wrong shape is reported as
+    damaged files, with the fix.
+    """
+    try:
+        yield
+    except GenaiError:
+        raise
+    except Exception as error:
+        kind = type(error).__name__
+        if kind == "OutOfMemoryError" or (
+            not isinstance(error, _READ_ERRORS) and kind not in _READ_ERROR_NAMES
+        ):
+            raise
+        first_line = (str(error).strip().splitlines() or [""])[0][:300]
+        read_as = f" (read as {as_what})" if as_what else ""
+        raise UnsupportedModelError(
+            f"model {name!r}: its files could not be read from {where}{read_as}: {kind}: "
+            f"{first_line}; they look damaged, incomplete or of another kind: download them "
+            "again (`genai pull`) or check the path"
         ) from error

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 from .device import resolve_placement
-from .errors import GenaiError, UnsupportedModelError
+from .errors import unreadable_files
 from .generator import Generator
 from .resolve import resolve, warn_fallback
 
@@ -58,42 +56,12 @@ def load(
         generator = _LOADED.get(key)
         if generator is not None and generator.loaded:
             return generator
-        with damaged_files(resolved):
+        with unreadable_files(resolved.name, resolved.source.location):
             generator = backend(
                 resolved.source, resolved.family.name, resolved.task, placement, **options
             )
         _LOADED[key] = generator
         return generator
-
-
-# What libraries raise when they cannot read a model's files (anything else is a bug: re-raised).
-_READ_ERRORS = (OSError, ValueError, RuntimeError, KeyError, IndexError, EOFError, UnicodeError)
-
-
-@contextlib.contextmanager
-def damaged_files(resolved) -> Iterator[None]:
-    """A library's failure to read a model's files becomes a typed error naming the files.
-
-    Our own errors pass through; so do out-of-memory and interrupts. What is left when a
-    backend's from_pretrained / torch.load / GGUF reader chokes on junk weights, a truncated
-    download or a config of the wrong shape is reported as a damaged model, with the fix.
-    """
-    try:
-        yield
-    except GenaiError:
-        raise
-    except Exception as error:
-        if (
-            type(error).__name__ == "OutOfMemoryError"
-            or not isinstance(error, _READ_ERRORS)
-            and type(error).__name__ not in ("SafetensorError", "UnpicklingError")
-        ):
-            raise
-        raise UnsupportedModelError(
-            f"could not load {resolved.name!r} from {resolved.source.location}: "
-            f"{type(error).__name__}: {str(error)[:300]}; the model files look damaged or of "
-            "another kind: download them again (`genai pull`) or check the path"
-        ) from error
 
 
 def loaded() -> list[Generator]:

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import (
-    GenaiError,
     InvalidParameterError,
     ModelNotAvailableError,
     UnsupportedModelError,
+    unreadable_files,
 )
 from ..hub import Source, hub_errors, local_files_only, not_downloadable, read_configs
 
@@ -54,22 +54,7 @@ def quiet_dtype_rename() -> Iterator[None]:
         yield
 
 
-@contextlib.contextmanager
-def damaged_files(name: str) -> Iterator[None]:
-    """A library's error on unreadable model files becomes UnsupportedModelError naming them."""
-    from safetensors import SafetensorError
-
-    try:
-        yield
-    except GenaiError:
-        raise
-    except (OSError, ValueError, RuntimeError, KeyError, SafetensorError) as error:
-        first_line = (str(error).strip().splitlines() or [""])[0][:300]
-        raise UnsupportedModelError(
-            f"model {name!r}: its files could not be read as a diffusers image pipeline "
-            f"({type(error).__name__}: {first_line}); they are damaged, incomplete or of "
-            "another kind: download them again (`genai pull`) or check the path"
-        ) from error
+PIPELINE = "a diffusers image pipeline"
 
 
 def load_pipeline(source: Source, placement, config: str | None):
@@ -82,7 +67,11 @@ def load_pipeline(source: Source, placement, config: str | None):
     if placement.device_map is not None:
         device_map = placement.device_map
         kwargs["device_map"] = "balanced" if device_map == "auto" else device_map
-    with damaged_files(source.name), hub_errors(source.name), quiet_dtype_rename():
+    with (
+        unreadable_files(source.name, source.location, as_what=PIPELINE),
+        hub_errors(source.name),
+        quiet_dtype_rename(),
+    ):
         if source.kind == "file":
             return _load_single_file(source, kwargs, config)
         # DiffusionPipeline reads the class from model_index.json and prefers safetensors.
@@ -145,7 +134,11 @@ def load_tiny_vae(pipe, tiny_vae: bool | str | os.PathLike, placement):
             try_to_load_from_cache(location, "config.json"), str
         ):
             raise not_downloadable(location)
-    with damaged_files(location), hub_errors(location), quiet_dtype_rename():
+    with (
+        unreadable_files(location, location, as_what="a tiny autoencoder"),
+        hub_errors(location),
+        quiet_dtype_rename(),
+    ):
         vae = AutoencoderTiny.from_pretrained(location, **kwargs)
     wanted = pipe.vae.config.latent_channels
     if vae.config.latent_channels != wanted:

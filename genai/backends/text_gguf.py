@@ -76,7 +76,7 @@ def read_metadata(path: str | Path, *, keep_arrays: bool = False) -> dict[str, A
                 (kind,) = struct.unpack("<I", _read(handle, 4))
                 found[key] = _value(handle, kind, keep_arrays)
             return found
-    except (OSError, ValueError, EOFError, struct.error, MemoryError) as error:
+    except (OSError, ValueError, EOFError, OverflowError, struct.error, MemoryError) as error:
         raise _damaged(path, str(error)) from error
 
 
