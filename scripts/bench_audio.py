@@ -199,6 +199,7 @@ def audioldm(folder: Path, duration: float, steps: int):
 
     import genai
     from genai.testing.audio import make_tiny_audioldm
+    from genai.testing.music import audioldm_unet_extras
 
     tiny = make_tiny_audioldm(folder / "tiny")
     torch.manual_seed(0)
@@ -222,10 +223,7 @@ def audioldm(folder: Path, duration: float, steps: int):
             "UpBlock2D",
         ),
         cross_attention_dim=channels,
-        class_embed_type="simple_projection",
-        projection_class_embeddings_input_dim=512,
-        class_embeddings_concat=True,
-        attention_head_dim=8,
+        **audioldm_unet_extras(text_dim=512, heads=8),
     )
     vae = AutoencoderKL(
         in_channels=1,

@@ -208,6 +208,17 @@ class SpeechBase(AudioGenerator):
     max_chars = 300  # longest piece of text the model says in one go (characters)
     pause = 0.2  # seconds between pieces, unless the call says
     speed_supported = False
+    # The transformers classes a family loads with from_pretrained: (processor, model) names.
+    pretrained_classes: tuple[str, str] | None = None
+
+    def _load(self) -> None:
+        """A processor (or tokenizer) and a model from the source, named by pretrained_classes."""
+        from ..errors import require
+        from .transformers_util import load_pretrained
+
+        transformers = require("transformers", "audio")
+        processor, model = (getattr(transformers, name) for name in self.pretrained_classes)
+        self.processor, self.model = load_pretrained(self, processor, model)
 
     def __call__(self, text: str, **parameters: Any):
         """Speak ``text``; long text is split at sentence ends and the pieces joined.

@@ -13,22 +13,16 @@ from typing import Any
 import numpy as np
 
 from .. import audio_text
-from ..errors import InvalidParameterError, ModelNotAvailableError, require
+from ..errors import InvalidParameterError, ModelNotAvailableError
 from .audio import SpeechBase
-from .transformers_util import load_pretrained
 
 
 class BarkGenerator(SpeechBase):
     """``genai.load("bark-small")("Hello!", voice="v2/en_speaker_6", seed=1)``."""
 
     engine = "transformers"
+    pretrained_classes = ("AutoProcessor", "BarkModel")
     max_chars = 200  # Bark says about 13 seconds per generation
-
-    def _load(self) -> None:
-        require("transformers", "audio")
-        from transformers import AutoProcessor, BarkModel
-
-        self.processor, self.model = load_pretrained(self, AutoProcessor, BarkModel)
 
     @property
     def sample_rate(self) -> int:

@@ -12,23 +12,17 @@ from typing import Any
 import numpy as np
 
 from .. import audio_text
-from ..errors import InvalidParameterError, require
+from ..errors import InvalidParameterError
 from .audio import SpeechBase
-from .transformers_util import load_pretrained
 
 
 class VitsGenerator(SpeechBase):
     """``genai.load("mms-tts-eng")("Hello there.", seed=1, speed=1.2)``."""
 
     engine = "transformers"
+    pretrained_classes = ("AutoTokenizer", "VitsModel")
     max_chars = 400
     speed_supported = True
-
-    def _load(self) -> None:
-        require("transformers", "audio")
-        from transformers import AutoTokenizer, VitsModel
-
-        self.processor, self.model = load_pretrained(self, AutoTokenizer, VitsModel)
 
     @property
     def sample_rate(self) -> int:

@@ -108,6 +108,17 @@ def make_tiny_musicgen(
     return save_to(processor, folder)
 
 
+def audioldm_unet_extras(*, text_dim: int, heads: int) -> dict:
+    """What AudioLDM's UNet adds to a plain conditional UNet: the CLAP embedding as a class
+    embedding (projected, concatenated), and its attention head size."""
+    return {
+        "class_embed_type": "simple_projection",
+        "projection_class_embeddings_input_dim": text_dim,
+        "class_embeddings_concat": True,
+        "attention_head_dim": heads,
+    }
+
+
 def make_tiny_audioldm(folder: str | Path, *, sampling_rate: int = 16_000) -> Path:
     """An AudioLDM pipeline (CLAP text encoder, UNet, VAE, HiFi-GAN vocoder at 16 samples a frame)."""
     import torch
@@ -117,12 +128,7 @@ def make_tiny_audioldm(folder: str | Path, *, sampling_rate: int = 16_000) -> Pa
 
     torch.manual_seed(0)
     unet = tiny_conditional_unet(
-        sample_size=16,
-        cross_attention_dim=(8, 16),
-        class_embed_type="simple_projection",
-        projection_class_embeddings_input_dim=8,
-        class_embeddings_concat=True,
-        attention_head_dim=2,
+        sample_size=16, cross_attention_dim=(8, 16), **audioldm_unet_extras(text_dim=8, heads=2)
     )
     scheduler = DDIMScheduler(
         beta_start=0.00085,
