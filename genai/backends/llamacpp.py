@@ -20,6 +20,7 @@ from typing import Any
 from ..errors import (
     GenaiError,
     GenaiMemoryError,
+    GenerationCancelled,
     InputTooLongError,
     InvalidParameterError,
     MissingDependencyError,
@@ -173,8 +174,12 @@ class LlamaCppGenerator(TextGenerator):
             "usage": None,
         }
         limit, wanted = self.context_length, settings["max_new_tokens"]
+        cancel = settings.get("cancel")
 
         def on_chunk(chunk: dict[str, Any]) -> bool:
+            if cancel is not None and cancel.is_set():
+                state["cancelled"] = True
+                return True  # xllamacpp cancels the task: decoding stops now
             if "error" in chunk:
                 state["error"] = chunk["error"]
                 return True
@@ -200,6 +205,8 @@ class LlamaCppGenerator(TextGenerator):
             return False
 
         self._handler(request)(self._body(request, settings), on_chunk)
+        if state.get("cancelled"):
+            raise GenerationCancelled("the text generation was cancelled")
         if "error" in state:
             raise self._request_error(state["error"], wanted)
         usage = state["usage"] or {}

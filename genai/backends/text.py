@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..device import DEVICE_ENV, Placement, oom_guard, resolve_placement
-from ..errors import InvalidParameterError
+from ..errors import GenerationCancelled, InvalidParameterError
 from ..generator import Generator
 from ..params import check_prompt, check_text, nearest
 from ..results.text import TextResult
@@ -368,7 +368,10 @@ class TextGenerator(Generator):
     def _generate(self, requests: list[TextRequest], settings) -> list[Decoded]:
         encoded = self._encode(requests, settings["max_new_tokens"])
         timer = FirstTokenTimer()
-        output = self._run_generate(encoded, settings, timer)
+        cancel = settings.get("cancel")
+        output = self._run_generate(encoded, settings, timer, cancel)
+        if cancel is not None and cancel.is_set():
+            raise GenerationCancelled("the text generation was cancelled")
         return [
             self._decoded(encoded, output, row, settings["stop"], timer.first_at)
             for row in range(len(requests))

@@ -55,10 +55,12 @@ class Feed:
         self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
 
 
-def _generate(server, served, prompts, parameters, seeds) -> list:
-    """In a worker thread: every choice of every prompt as a TextResult, choices side by side."""
+def _generate(server, served, prompts, parameters, seeds, cancel: threading.Event) -> list:
+    """In a worker thread: every choice of every prompt as a TextResult, choices side by side;
+    setting ``cancel`` (the client left, the deadline passed) stops the decoding."""
     generator = server.pool.load(served)
     calls = [(prompt, seed) for prompt in prompts for seed in seeds]
+    parameters = {**parameters, "cancel": cancel}
 
     def one(call):
         prompt, seed = call
@@ -107,10 +109,11 @@ async def _complete(request: Request, body: Sampling, prompts: list, *, chat: bo
     reply = _Reply(server, served.id, body, chat, len(prompts), deadline)
     queue = server.pool.queue(served)
     if not body.stream:
+        cancel = threading.Event()
         results = await server.workers.run(
             queue,
-            lambda: _generate(server, served, prompts, parameters, seeds),
-            threading.Event(),  # a plain text call runs to its end; the client is answered at once
+            lambda: _generate(server, served, prompts, parameters, seeds, cancel),
+            cancel,  # set when the client leaves or the deadline passes: decoding stops
             watch=lambda: client_gone(request),
         )
         return JSONResponse(reply.whole(results))

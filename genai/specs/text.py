@@ -34,6 +34,17 @@ def check_stop(value: list[str]) -> list[str]:
     return value
 
 
+def check_event(value):
+    """``cancel`` must be a threading.Event (anything with is_set())."""
+    if not callable(getattr(value, "is_set", None)):
+        from ..errors import InvalidParameterError
+
+        raise InvalidParameterError(
+            f"cancel={value!r} must be a threading.Event; set it to stop the generation"
+        )
+    return value
+
+
 TEXT_SPEC = ParamSpec(
     "text",
     (
@@ -82,6 +93,15 @@ TEXT_SPEC = ParamSpec(
             check=check_stop,
         ),
         Param("seed", int, None, "seed for reproducible sampling", low=0, high=MAX_SEED, flag=""),
+        Param(
+            "cancel",
+            object,
+            None,
+            "a threading.Event: set it to stop decoding (GenerationCancelled is raised)",
+            flag="",
+            record=False,
+            check=check_event,
+        ),
         Param(
             "system_prompt",
             str,
