@@ -11,7 +11,7 @@ Schema version 1, all keys always present (``None`` where unknown)::
       "model": {
         "name": "smollm2-135m",          # catalog alias, hub id or file name: never a local path
         "source": "smollm2-135m",        # generator.shared_source
-        "family": "causal-lm",
+        "family": "...",                 # the genai.families row that ran it
         "weights": {...}                 # fingerprint(): {"sha256", "file", "bytes"[, "package"]}
       },                                 #   or {"repo", "revision"} or {"folder", "sha256"}
       "engine": "transformers", "device": "cpu", "dtype": "float32",
