@@ -37,10 +37,20 @@ class Generator:
 
         @functools.wraps(call)
         def call_with_origin(self, *args: Any, **kwargs: Any) -> Any:
+            self.check_loaded()
             return self.with_origin(call(self, *args, **kwargs))
 
         call_with_origin._adds_origin = True  # type: ignore[attr-defined]
         cls.__call__ = call_with_origin
+
+    def check_loaded(self) -> None:
+        """A typed error for a generator used after ``unload()``."""
+        if not self.loaded:
+            from .errors import ModelNotAvailableError
+
+            raise ModelNotAvailableError(
+                f"model {self.name!r} was unloaded; load it again with genai.load({self.name!r})"
+            )
 
     def with_origin(self, result: Any) -> Any:
         """Fill ``origin`` (generator.provenance()) on a result, or each of a list, if unset."""

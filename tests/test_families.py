@@ -60,7 +60,9 @@ def echo_family(tmp_path):
     (folder / "config.json").write_text(json.dumps({"model_type": "toy-echo"}))
     yield folder
     families.unregister("toy-echo")
-    genai.unload()
+    for generator in genai.loaded():  # only the toy ones: other tests' models stay loaded
+        if generator.family == "toy-echo":
+            generator.unload()
 
 
 def test_a_toy_family_loads_through_the_registry_alone(echo_family):
@@ -122,3 +124,11 @@ def test_no_family_string_outside_the_registry_and_catalog():
             if relative in allowed or relative.startswith(("catalog/", "testing/", "backends/")):
                 continue
             assert f'"{name}"' not in path.read_text(), f"{relative} names family {name!r}"
+
+
+def test_a_generator_used_after_unload_says_so(echo_family):
+    generator = genai.load(str(echo_family))
+    generator.unload()
+    with pytest.raises(genai.ModelNotAvailableError, match="was unloaded"):
+        generator("hi")
+    assert genai.load(str(echo_family)) is not generator  # a fresh load works

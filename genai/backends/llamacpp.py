@@ -150,6 +150,9 @@ class LlamaCppGenerator(TextGenerator):
             "repeat_penalty": settings["repetition_penalty"],
             "repeat_last_n": self.context_length,  # the whole context, as transformers does
             "seed": settings["seed"],
+            # Every request reads its prompt afresh: a prompt half-served from another request's
+            # cache gives slightly other logits, and a seeded sample then differs (seen here).
+            "cache_prompt": False,
             "stream": True,
             "stream_options": {"include_usage": True},
             "timings_per_token": True,  # every chunk says how many prompt tokens were read

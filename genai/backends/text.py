@@ -229,6 +229,7 @@ class TextGenerator(Generator):
 
     def stream(self, prompt: PromptLike, **parameters: Any) -> TextStream:
         """Text pieces as they are produced; joined, they equal a plain call's text."""
+        self.check_loaded()
         prompt = self._check_prompt(prompt)
         settings = self._settings(parameters)
         request = self._request(prompt, settings["system_prompt"])
