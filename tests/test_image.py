@@ -551,7 +551,7 @@ def test_load_options_that_do_not_fit(folders, kind, options, match):
 def test_unloaded_generator_refuses_to_run(folders):
     gen = genai.load(folders["ddpm"], device="cpu", attention_slicing=True)
     gen.unload()
-    with pytest.raises(InvalidParameterError, match="unloaded"):
+    with pytest.raises(genai.ModelNotAvailableError, match="unloaded"):
         gen(seed=1)
 
 

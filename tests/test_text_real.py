@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.real_weights, pytest.mark.slow]
 QUESTION = "What is the capital of France?"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def smollm2_transformers(smollm2_gguf):
     return genai.load("smollm2-135m-gguf", engine="transformers")
 
