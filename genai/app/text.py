@@ -42,6 +42,7 @@ def plain_history(history: list[dict[str, Any]] | None) -> list[dict[str, str]]:
             text = content
         else:
             continue
+        text = text.replace("\x00", "")  # a model's own reply may hold NULs, refused as input
         if message.get("role") in ("user", "assistant", "system") and text:
             messages.append({"role": message["role"], "content": text})
     return messages
