@@ -119,14 +119,14 @@ for _family in (
     # asks them); a .gguf file runs on llama.cpp unless engine="transformers" is asked.
     Family(
         "causal-lm",
-        "genai.backends.text:TextGenerator",
+        "genai.backends.text_engines:TextModel",
         (TEXT_GENERATION,),
         suffixes=(".gguf",),
         description="decoder-only language models (transformers, or llama.cpp for GGUF)",
     ),
     Family(
         "seq2seq-lm",
-        "genai.backends.text:TextGenerator",
+        "genai.backends.text_engines:TextModel",
         (TEXT_GENERATION,),
         description="encoder-decoder language models (T5, BART)",
     ),

@@ -63,6 +63,7 @@ class LlamaCppGenerator(TextGenerator):
     """A GGUF language model run by llama.cpp."""
 
     engine = "llama.cpp"
+    features: frozenset[str] = frozenset()  # of genai.specs.text.ENGINE_FEATURES
 
     # --- loading ---------------------------------------------------------------------------
 

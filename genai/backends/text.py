@@ -1,37 +1,24 @@
-"""Text generation: one front end, two engines (transformers here, llama.cpp in llamacpp.py).
+"""Text generation's front end, shared by both engines.
 
-Reads top to bottom: pick the engine, check the prompt and parameters (genai.specs.text),
-turn prompts into requests (chat messages where the model has a chat template), make
-TextResults; then the transformers engine: load, generate (a padded batch), stream, count.
-``LlamaCppGenerator`` overrides only the engine part. ``engine="auto"`` runs GGUF files
-on llama.cpp and everything else on transformers.
+Reads top to bottom: check the prompt and parameters (genai.specs.text), turn prompts into
+requests (chat messages where the model has a chat template), make TextResults. The engines
+subclass TextGenerator and provide loading and decoding: transformers in text_transformers.py,
+llama.cpp in llamacpp.py; text_engines.py picks one for a model (``engine="auto"``).
 """
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from ..device import DEVICE_ENV, Placement, oom_guard, resolve_placement
-from ..errors import GenerationCancelled, InvalidParameterError
+from ..errors import InvalidParameterError
 from ..generator import Generator
 from ..params import check_prompt, check_text, nearest
 from ..results.text import TextResult
-from ..seeding import resolve_seed, seeded
-from ..specs.text import TEXT_SPEC, text_spec_for
-from .text_stream import (
-    Decoded,
-    FirstTokenTimer,
-    OnPiece,
-    StopScanner,
-    TextStream,
-    cancel_criteria,
-    piece_streamer,
-)
+from ..seeding import resolve_seed
+from ..specs.text import ENGINE_FEATURES, TEXT_SPEC, text_spec_for
+from .text_stream import Decoded, OnPiece, TextStream
 
 Messages = list[dict[str, str]]
 PromptLike = str | Messages
@@ -78,30 +65,13 @@ class TextGenerator(Generator):
         "engine", "trust_remote_code", "max_memory", "offload_folder",  # transformers
         "threads", "n_ctx", "parallel", "dequantize", "chat",  # llama.cpp
     )  # fmt: skip
-    engine = "transformers"
-
-    def __new__(cls, source, family, task, placement, **options):
-        if cls is TextGenerator:
-            wanted = options.get("engine") or _entry_options(source).get("engine")
-            if choose_engine(source, wanted) == "llama.cpp":
-                from .llamacpp import LlamaCppGenerator
-
-                cls = LlamaCppGenerator
-        return super().__new__(cls)
-
-    @classmethod
-    def placement_for(cls, source, device, dtype, device_map, options: dict[str, Any]):
-        """Where the model runs. llama.cpp on the CPU needs no torch (so none is imported:
-        start-up stays short); everything else asks genai.device."""
-        engine = options.get("engine") or _entry_options(source).get("engine")
-        cpu = device in (None, "auto", "cpu") and device_map is None
-        if cpu and choose_engine(source, engine) == "llama.cpp" and not os.environ.get(DEVICE_ENV):
-            return Placement("cpu", "gguf", None, "llama.cpp runs the GGUF's own types on the CPU")
-        return resolve_placement(device, dtype, device_map)
+    engine = ""
+    # The optional parameters of genai.specs.text.ENGINE_FEATURES this engine honours.
+    features: frozenset[str] = frozenset()
 
     def __init__(self, source, family, task, placement, **options: Any):
         super().__init__(source, family, task, placement, **options)
-        self.load_options = {**_entry_options(source), **options}
+        self.load_options = {**entry_options(source), **options}
         choose_engine(source, self.load_options.get("engine"))
         self.is_seq2seq = family == "seq2seq-lm"
         self.context_length: int | None = None
@@ -128,6 +98,13 @@ class TextGenerator(Generator):
         settings = self.settings(given)
         settings["stop"] = list(settings["stop"] or [])
         settings["seed"] = resolve_seed(settings["seed"])
+        for name in ENGINE_FEATURES:
+            value = settings.get(name)
+            if value not in (None, False, 0, {}) and name not in self.features:
+                raise InvalidParameterError(
+                    f"{name}={value!r} is not supported by the {self.engine} engine of "
+                    f"{self.name!r}; leave it out"
+                )
         limit = self.context_length
         if limit and settings["max_new_tokens"] > limit:
             raise InvalidParameterError(
@@ -201,6 +178,7 @@ class TextGenerator(Generator):
             completion_tokens=decoded.completion_tokens,
             time_to_first_token=first,
             tokens_per_second=decoded.completion_tokens / elapsed if elapsed > 0 else None,
+            logprobs=decoded.logprobs,
         )
 
     def __call__(
@@ -243,149 +221,24 @@ class TextGenerator(Generator):
         """How many tokens the model reads for this prompt or chat (template included)."""
         return self._count(self._request(self._check_prompt(prompt), system_prompt))
 
-    def _as_text(self, prompt: PromptLike, system_prompt: str | None) -> str:
-        """Old name kept for app_support.fit_conversation until it calls count_tokens."""
-        return self._input_text(self._request(prompt, system_prompt))
-
-    # --- the transformers engine ---------------------------------------------------------------
-
-    def _model_class(self):
-        from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
-
-        return AutoModelForSeq2SeqLM if self.is_seq2seq else AutoModelForCausalLM
+    # --- what an engine provides ------------------------------------------------------------------
 
     def _load(self) -> None:
-        from transformers import AutoTokenizer
+        """Load the model; set context_length, vocab_size and has_chat_template."""
+        raise NotImplementedError
 
-        from .text_gguf import transformers_folder
-        from .transformers_util import load_pretrained
+    def _generate(self, requests: list[TextRequest], settings: dict[str, Any]) -> list[Decoded]:
+        """Decode every request (together where the engine can), stop strings applied."""
+        raise NotImplementedError
 
-        location = self.source.location
-        if self.source.kind == "file":
-            location = str(transformers_folder(Path(location), self._model_class()))
-        trust = bool(self.load_options.get("trust_remote_code", False))
-        self.tokenizer, self.model = load_pretrained(
-            self, AutoTokenizer, self._model_class(), location, trust_remote_code=trust
-        )
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        if not self.is_seq2seq:
-            self.tokenizer.padding_side = "left"  # batched decoding needs the prompts right-aligned
-        self.context_length = self._context_length()
-        self.vocab_size = getattr(self.model.config, "vocab_size", None)
-        self.has_chat_template = bool(getattr(self.tokenizer, "chat_template", None))
-        self._lock = threading.Lock()  # one generate() at a time on this model
-
-    def _context_length(self) -> int | None:
-        config = self.model.config
-        for attribute in ("max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length"):
-            value = getattr(config, attribute, None)
-            if isinstance(value, int) and value > 0:
-                return value
-        limit = getattr(self.tokenizer, "model_max_length", None)
-        return limit if isinstance(limit, int) and limit < 1_000_000 else None
-
-    def _release(self) -> None:
-        self.model = None
-        self.tokenizer = None
-
-    def _input_text(self, request: TextRequest) -> str:
-        if request.messages is None:
-            return request.text
-        return self.tokenizer.apply_chat_template(
-            request.messages, add_generation_prompt=True, tokenize=False
-        )
-
-    def _encode(self, requests: list[TextRequest], max_new_tokens: int):
-        texts = [self._input_text(r) for r in requests]
-        add_special = not self.has_chat_template  # the template already holds the special tokens
-        encoded = self.tokenizer(
-            texts, return_tensors="pt", padding=True, add_special_tokens=add_special
-        )
-        length = encoded["input_ids"].shape[1]
-        if length == 0:
-            raise InvalidParameterError("prompt is empty after tokenization")
-        if (
-            not self.is_seq2seq
-            and self.context_length
-            and length + max_new_tokens > self.context_length
-        ):
-            raise InvalidParameterError(
-                f"prompt ({length} tokens) plus max_new_tokens={max_new_tokens} exceeds this model's "
-                f"context of {self.context_length} tokens; shorten the prompt or lower max_new_tokens"
-            )
-        # With a device map the first layers sit on the placement's device (offloaded ones on "meta").
-        return encoded.to(self.placement.device)
+    def _stream(self, request: TextRequest, settings: dict[str, Any], on_piece: OnPiece) -> Decoded:
+        """Decode one request, handing each new piece of text to ``on_piece`` (True = stop)."""
+        raise NotImplementedError
 
     def _count(self, request: TextRequest) -> int:
-        add_special = not self.has_chat_template
-        return len(
-            self.tokenizer(self._input_text(request), add_special_tokens=add_special)["input_ids"]
-        )
-
-    def _run_generate(self, encoded, settings, streamer, cancel: threading.Event | None = None):
-        import torch
-        from transformers import StoppingCriteriaList
-
-        kwargs: dict[str, Any] = {"max_new_tokens": settings["max_new_tokens"]}
-        kwargs["repetition_penalty"] = settings["repetition_penalty"]
-        if settings["temperature"] == 0:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        else:
-            kwargs.update(do_sample=True, temperature=settings["temperature"])
-            kwargs.update(top_p=settings["top_p"], top_k=settings["top_k"])
-        if settings["stop"]:
-            kwargs.update(stop_strings=settings["stop"], tokenizer=self.tokenizer)
-        if cancel is not None:
-            kwargs["stopping_criteria"] = StoppingCriteriaList([cancel_criteria(cancel)])
-        advice = "lower max_new_tokens or the batch size, or load with device_map='auto'"
-        with (
-            self._lock,
-            oom_guard(f"generating with {self.name!r}", self.placement.device, advice),
-            seeded(settings["seed"], self.placement.device),
-            torch.inference_mode(),
-        ):
-            return self.model.generate(
-                **encoded, **kwargs, streamer=streamer, pad_token_id=self.tokenizer.pad_token_id
-            )
-
-    def _decoded(self, encoded, output, row: int, stop: list[str], first_at) -> Decoded:
-        new_tokens = output[row, 0 if self.is_seq2seq else encoded["input_ids"].shape[1] :]
-        if self.is_seq2seq:
-            new_tokens = new_tokens[1:]  # the decoder start token
-        eos_ids = self.model.generation_config.eos_token_id
-        eos_ids = set(eos_ids if isinstance(eos_ids, list) else [eos_ids]) - {None}
-        ids = new_tokens.tolist()
-        count, reason = len(ids), "length"
-        for index, token in enumerate(ids):  # what follows the first eos is batch padding
-            if token in eos_ids:
-                count, reason = index + 1, "eos"
-                break
-        scanner = StopScanner(stop)
-        scanner.feed(self.tokenizer.decode(new_tokens, skip_special_tokens=True))
-        decoded = Decoded("", reason, int(encoded["attention_mask"][row].sum()), count, first_at)
-        return scanner.apply(decoded)
-
-    def _generate(self, requests: list[TextRequest], settings) -> list[Decoded]:
-        encoded = self._encode(requests, settings["max_new_tokens"])
-        timer = FirstTokenTimer()
-        cancel = settings.get("cancel")
-        output = self._run_generate(encoded, settings, timer, cancel)
-        if cancel is not None and cancel.is_set():
-            raise GenerationCancelled("the text generation was cancelled")
-        return [
-            self._decoded(encoded, output, row, settings["stop"], timer.first_at)
-            for row in range(len(requests))
-        ]
-
-    def _stream(self, request: TextRequest, settings, on_piece: OnPiece) -> Decoded:
-        encoded = self._encode([request], settings["max_new_tokens"])
-        cancel = threading.Event()
-        output = self._run_generate(
-            encoded, settings, piece_streamer(self.tokenizer, on_piece, cancel), cancel
-        )
-        return self._decoded(encoded, output, 0, [], None)
+        """How many tokens the model reads for this request."""
+        raise NotImplementedError
 
 
-def _entry_options(source) -> dict[str, Any]:
+def entry_options(source) -> dict[str, Any]:
     return dict(source.entry.load_options) if source.entry is not None else {}

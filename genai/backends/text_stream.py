@@ -29,6 +29,9 @@ class Decoded:
     prompt_tokens: int
     completion_tokens: int
     first_token_at: float | None = None  # time.perf_counter() when the first piece came
+    # With logprobs: one entry per new token, OpenAI's shape: {"token", "logprob", "bytes",
+    # "top_logprobs": [{"token", "logprob", "bytes"}, ...]}.
+    logprobs: list[dict[str, Any]] | None = None
 
 
 OnPiece = Callable[[str], bool]

@@ -42,11 +42,19 @@ class TextResult(Result):
 
     text: str = ""
     prompt: Any = None
-    finish_reason: str = "length"  # "length", "stop" (a stop string) or "eos" (the model ended)
+    # "length", "stop" (a stop string), "eos" (the model ended) or "tool_calls"
+    finish_reason: str = "length"
     prompt_tokens: int = 0
     completion_tokens: int = 0
     time_to_first_token: float | None = None
     tokens_per_second: float | None = None
+    # With json_schema or response_format: the answer parsed (it is valid against the schema).
+    parsed: Any = None
+    # With tools: the calls the model made, OpenAI's shape ({"id", "type": "function",
+    # "function": {"name", "arguments" (a JSON string)}}); finish_reason is then "tool_calls".
+    tool_calls: list[dict[str, Any]] | None = None
+    # With logprobs: one entry per new token (see genai.backends.text_stream.Decoded).
+    logprobs: list[dict[str, Any]] | None = None
 
     default_suffix: ClassVar[str] = ".txt"
 
@@ -55,6 +63,7 @@ class TextResult(Result):
 
     def metadata(self) -> dict[str, Any]:
         own = ("prompt", "finish_reason", "prompt_tokens", "completion_tokens")
+        own += tuple(name for name in ("parsed", "tool_calls") if getattr(self, name) is not None)
         timing = ("time_to_first_token", "tokens_per_second")
         return {**super().metadata(), **self.attributes(*own, *timing)}
 
