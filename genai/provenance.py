@@ -110,7 +110,7 @@ def _cache_file() -> Path:
 
 def file_sha256(path: str | os.PathLike) -> str:
     """A file's sha256, computed once per (path, size, mtime) and kept in the genai cache."""
-    from .results.base import atomic_write_text
+    from .files import atomic_write_text
 
     path = Path(path).resolve()
     stat = path.stat()
@@ -279,7 +279,7 @@ def build_record(
     ``outputs``: the names of the files written, if known (listed as ``files``).
     """
     from . import __version__
-    from .results.base import to_jsonable
+    from .files import to_jsonable
 
     modality = modality_of(result)
     origin = dict(getattr(result, "origin", None) or {})
