@@ -28,7 +28,6 @@ import contextlib
 import logging
 import os
 import signal
-import sys
 import threading
 import time
 import weakref
@@ -36,6 +35,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .errors import GenaiError, GenerationCancelled, ModelNotAvailableError
+from .lifecycle_exit import NOTED, end_process_now, install_hooks
 
 logger = logging.getLogger("genai")
 
@@ -59,6 +59,8 @@ class Call:
 
     def __init__(self, generator: Any, cancel: threading.Event, thread: threading.Thread):
         self.generator, self.cancel, self.thread = generator, cancel, thread
+        # The thread that started it: a text stream's reader, who gets the stream's error.
+        self.starter = threading.current_thread()
         self.reason: str | None = None  # why genai stopped it: "unload" or "shutdown"
 
     def stop(self, reason: str) -> None:
@@ -89,6 +91,21 @@ _LOCAL = threading.local()  # .calls: the calls this thread runs (a nested call 
 _closing = False  # set by shutdown(): new calls are refused
 
 
+class _Stopping:
+    """What shutdown() and a signal's stop did, for the exit that follows."""
+
+    def __init__(self) -> None:
+        self.deadline: float | None = None  # when the first shutdown's wait ends (monotonic)
+        self.stopped: list[Call] = []  # calls shutdown() stopped: their threads get a grace
+        self.signalled = False  # a signal's stop is under way
+        # A signal came while its own thread ran a call: the code that call's end exits with.
+        self.exit_after_call: int | None = None
+        self.watchdog: threading.Timer | None = None
+
+
+_STATE = _Stopping()
+
+
 # --- the registry ----------------------------------------------------------------------------
 
 
@@ -113,7 +130,7 @@ def begin(
     the engine watches otherwise (a text stream's). None for a call nested in a call on the
     same generator in the same thread: it is already counted.
     """
-    _install_exit_code_hooks()
+    install_hooks()
     own_thread = thread is None
     thread = thread or threading.current_thread()
     with _LOCK:
@@ -128,10 +145,8 @@ def begin(
         if own_thread and any(c.generator is generator for c in running_here):
             return None
         if parameters is not None and "cancel" in generator.call_spec:
-            given = parameters.get("cancel")
-            if given is None or callable(
-                getattr(given, "is_set", None)
-            ):  # else the spec refuses it
+            given = parameters.get("cancel")  # not an event: left for the spec to refuse
+            if given is None or callable(getattr(given, "is_set", None)):
                 cancel = parameters["cancel"] = CallCancel(given)
         call = Call(generator, cancel or CallCancel(), thread)
         _CALLS.add(call)
@@ -167,9 +182,11 @@ def running(generator: Any, parameters: dict[str, Any] | None = None) -> Iterato
         typed = call.typed_error() if call is not None else None
         if typed is None:
             raise
+        _exit_if_signalled(call)
         raise typed from None  # the engine's own cancel message adds nothing
     finally:
         end(call)
+    _exit_if_signalled(call)
 
 
 @contextlib.contextmanager
@@ -251,13 +268,7 @@ def shutdown(timeout: float = EXIT_TIMEOUT) -> int:
     them to end. Returns how many were told to stop. Runs by itself at interpreter exit."""
     calls, stuck = _stop_all(time.monotonic() + timeout)
     if stuck:
-        logger.warning(
-            "genai: %d of %d generation(s) did not stop within %g s: %s",
-            len(stuck),
-            len(calls),
-            timeout,
-            _describe(stuck),
-        )
+        logger.warning("genai: %s did not stop within %g s", _describe(stuck), timeout)
     return len(calls)
 
 
@@ -270,6 +281,7 @@ def _stop_all(deadline: float) -> tuple[list[Call], list[Call]]:
         calls = list(_CALLS)
         for call in calls:
             call.stop("shutdown")
+        _STATE.stopped += calls
     return calls, _wait(calls, deadline)
 
 
@@ -285,12 +297,14 @@ def on_signals(callback: Callable[[], Any] | None = None, *, timeout: float = EX
 
     def stop(signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
-        if _STATE.stopping:  # a second Ctrl-C: no more waiting
-            _end_process_now(130 if signum == signal.SIGINT else 143, f"a second {name}")
-        _STATE.stopping = True
-        cancelled = shutdown(timeout)
+        if _STATE.signalled:  # a second Ctrl-C: no more waiting
+            end_process_now(130 if signum == signal.SIGINT else 143, f"a second {name}")
+        _STATE.signalled = True
+        me = threading.current_thread()
+        cancelled = shutdown(timeout)  # this thread's own call cannot end while we wait here
         with _LOCK:
-            still = len(_CALLS)
+            still = sum(1 for c in _CALLS if c.thread is not me)
+            mine = any(c.thread is me for c in _CALLS)
         code = 130 if signum == signal.SIGINT else (143 if still else 0)
         logger.warning(
             "genai: %s: %d generation(s) in flight cancelled%s; exiting with code %d",
@@ -304,11 +318,31 @@ def on_signals(callback: Callable[[], Any] | None = None, *, timeout: float = EX
                 callback()
             except Exception:  # the stop goes on: the exit code says what was asked
                 logger.exception("genai: the %s callback failed", name)
-        _STATE.code = code
-        raise SystemExit(code)
+        NOTED.code = code
+        if not mine:
+            raise SystemExit(code)
+        # This thread is inside a call, maybe in a callback from native code (llama.cpp's):
+        # raising there would unwind through C++ frames. The call was cancelled; it raises
+        # SystemExit itself once it has ended (_exit_if_signalled), or the watchdog ends
+        # the process if it does not end in time.
+        _STATE.exit_after_call = code
+        why = f"the generation running when {name} came did not stop within {timeout:g} s"
+        _STATE.watchdog = threading.Timer(timeout, end_process_now, (code, why))
+        _STATE.watchdog.daemon = True
+        _STATE.watchdog.start()
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop)
+
+
+def _exit_if_signalled(call: Call | None) -> None:
+    """After a call a signal's stop cancelled in its own thread: exit as the signal asked."""
+    code = _STATE.exit_after_call
+    if call is None or code is None or call.thread is not threading.current_thread():
+        return
+    if _STATE.watchdog is not None:
+        _STATE.watchdog.cancel()
+    raise SystemExit(code)
 
 
 def _at_exit() -> None:
@@ -323,17 +357,15 @@ def _at_exit() -> None:
             return
     now = time.monotonic()
     # After a shutdown() (a signal), what is left of its bound; else EXIT_TIMEOUT from now.
-    calls, stuck = _stop_all(
-        max(now, min(_STATE.deadline or now + EXIT_TIMEOUT, now + EXIT_TIMEOUT))
-    )
+    _, stuck = _stop_all(max(now, min(_STATE.deadline or now + EXIT_TIMEOUT, now + EXIT_TIMEOUT)))
     if stuck:
-        _end_process_now(None, f"{_describe(stuck)} still running after the program ended")
-    # A stopped call's thread gets a moment to finish its own code (print its error, leave
-    # native code such as a save); a thread that goes on waiting for work is left to Python.
+        end_process_now(None, f"{_describe(stuck)} still running after the program ended")
+    # A stopped call's threads get a moment to finish their own code (report the error,
+    # leave native code such as a save); a thread that goes on waiting for work is left be.
     grace = time.monotonic() + THREAD_GRACE
-    for call in calls:
-        if call.thread.daemon and call.thread is not threading.current_thread():
-            call.thread.join(max(0.0, grace - time.monotonic()))
+    threads = {t for c in _STATE.stopped for t in (c.thread, c.starter) if t.daemon}
+    for thread in threads - {threading.current_thread()}:
+        thread.join(max(0.0, grace - time.monotonic()))
     # Released now, in one thread and while nothing decodes, rather than in whatever order
     # finalization reaches them (a llama.cpp server's own threads run until it is dropped).
     with _LOCK:
@@ -350,89 +382,6 @@ atexit.register(_at_exit)
 def _describe(calls: list[Call]) -> str:
     names = sorted({getattr(c.generator, "name", "a text stream") for c in calls})
     return f"{len(calls)} generation(s) ({', '.join(map(str, names))})"
-
-
-# --- ending the process when a generation would not stop ---------------------------------------
-
-
-class _ExitState:
-    code: int | None = None  # what sys.exit or a signal asked for
-    uncaught: type | None = None  # the uncaught exception sys.excepthook reported
-    stopping = False  # a signal's stop is under way
-    deadline: float | None = None  # when the first shutdown stops waiting (time.monotonic)
-    hooked = False
-
-
-_STATE = _ExitState()
-
-
-def _end_process_now(code: int | None, why: str) -> None:
-    """End the process without finalizing, with the exit code the program asked for.
-
-    Finalizing while a thread is inside native code aborts (see top), so when a generation
-    would not stop in time, the process ends with os._exit, which skips finalization:
-    nothing can abort. What is lost: atexit handlers that would run after genai's (those
-    registered before ``import genai``); output is flushed first. The code is the one the
-    program asked for, as far as Python tells: sys.exit's argument (sys.exit is wrapped to
-    note it; a bare ``raise SystemExit(n)`` is not seen and counts as 0), 1 after an uncaught
-    exception (whose traceback Python has already printed), the signal's for on_signals,
-    else 0. An uncaught KeyboardInterrupt ends by SIGINT, as Python itself does.
-    """
-    code = _requested_code() if code is None else code
-    logger.warning("genai: %s; ending the process now (exit code %s)", why, code)
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    with contextlib.suppress(Exception):  # output C libraries buffered (printf)
-        import ctypes
-
-        ctypes.CDLL(None).fflush(None)
-    if code == "SIGINT":
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
-        code = 130
-    os._exit(code)
-
-
-def _requested_code() -> int | str:
-    uncaught = _STATE.uncaught
-    if uncaught is None and sys.excepthook is not _noting_excepthook:  # replaced after us
-        uncaught = getattr(sys, "last_type", None)
-    if uncaught is not None:
-        return "SIGINT" if issubclass(uncaught, KeyboardInterrupt) else 1
-    return 0 if _STATE.code is None else _STATE.code
-
-
-def _exit_status(status: Any) -> int:
-    """The process exit code SystemExit(status) gives."""
-    if status is None:
-        return 0
-    return status if isinstance(status, int) else 1
-
-
-_previous_excepthook = sys.excepthook
-_previous_exit = sys.exit
-
-
-def _noting_excepthook(kind: type, value: BaseException, traceback: Any) -> None:
-    _STATE.uncaught = kind
-    _previous_excepthook(kind, value, traceback)
-
-
-def _noting_exit(status: Any = None) -> None:
-    _STATE.code = _exit_status(status)
-    _previous_exit(status)
-
-
-def _install_exit_code_hooks() -> None:
-    """Wrap sys.excepthook and sys.exit to note the exit code (once, at the first call)."""
-    global _previous_excepthook, _previous_exit
-    if _STATE.hooked:
-        return
-    _STATE.hooked = True
-    _previous_excepthook, sys.excepthook = sys.excepthook, _noting_excepthook
-    _previous_exit, sys.exit = sys.exit, _noting_exit
 
 
 def _forget_in_child() -> None:

@@ -41,7 +41,9 @@ def in_background(call):
             print("cancelled:", error, flush=True)
         else:
             print("finished", flush=True)
-    threading.Thread(target=work, daemon=True).start()
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    return thread
 
 def wait_until_under_way(generator, settle=0.0):
     deadline = time.monotonic() + 120
@@ -89,6 +91,13 @@ def long_llama_dir(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
+def long_gguf(tmp_path_factory) -> str:
+    from genai.testing.text import tiny_llama_gguf
+
+    return str(tiny_llama_gguf(tmp_path_factory.mktemp("long-gguf"), max_positions=32_768))
+
+
+@pytest.fixture(scope="module")
 def tiny_sd_dir(tmp_path_factory) -> str:
     from genai.testing.image import make_tiny_sd
 
@@ -107,6 +116,16 @@ def long_job(engine: str, request) -> str:
             in_background(lambda: g("Write a very long story about a dragon and a knight.",
                                     max_new_tokens=2000, temperature=0.8, seed=1))
             wait_until_under_way(g, settle=1.0)
+        """
+    if engine == "llama.cpp stream":
+        path = request.getfixturevalue("long_gguf")
+        return f"""
+            g = genai.load({path!r}, n_ctx=32_768, parallel=1)
+            def read():
+                for piece in g.stream("the fox", max_new_tokens=30_000, temperature=0):
+                    under_way.set()
+            in_background(read)
+            wait_until_under_way(g)
         """
     if engine == "transformers":
         folder = request.getfixturevalue("long_llama_dir")
@@ -139,6 +158,7 @@ def long_job(engine: str, request) -> str:
 
 ENGINES = [
     pytest.param("llama.cpp", marks=pytest.mark.real_weights),
+    "llama.cpp stream",
     "transformers",
     pytest.param("piper", marks=pytest.mark.real_weights),
     pytest.param("performance-rnn", marks=pytest.mark.real_weights),
@@ -203,6 +223,38 @@ def test_a_generation_that_does_not_stop_in_time_keeps_the_exit_code(ending, cod
         assert "ValueError: bad on purpose" in done.stderr
 
 
+def test_shutdown_cancels_what_runs_and_refuses_new_generations(tmp_path):
+    done = run_script(
+        tmp_path,
+        """
+        from genai.backends.performance_rnn import PerformanceRNNGenerator
+        from genai.device import resolve_placement
+        from genai.hub import Source
+        from genai.testing.audio import make_tiny_performance_rnn
+        source = Source("file", str(make_tiny_performance_rnn("tiny.pt")), "tiny-piano")
+        g = PerformanceRNNGenerator(source, "performance-rnn", "text-to-audio",
+                                    resolve_placement("cpu"), max_duration=3600)
+        job = in_background(lambda: g(duration=3600, seed=1, progress=progress))
+        wait_until_under_way(g)
+        count = genai.lifecycle.shutdown()
+        job.join()
+        print("shutdown:", count, "in use:", g.in_use, flush=True)
+        try:
+            g(duration=1, seed=1)
+        except GenerationCancelled as error:
+            print("refused:", error, flush=True)
+        """,
+    )
+    assert_no_abort(done)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("cancelled: genai is shutting down"), done.stdout
+    assert lines[1] == "shutdown: 1 in use: 0"
+    assert (
+        lines[2].startswith("refused: genai is shutting down") and "no new generation" in lines[2]
+    )
+
+
 # --- SIGTERM and SIGINT with on_signals --------------------------------------------------------
 
 SERVING = """
@@ -245,3 +297,26 @@ def test_on_signals_cancels_what_runs_and_exits(signum, code, tiny_sd_dir, tmp_p
     assert f"genai: {name}: 1 generation(s) in flight cancelled; exiting with code {code}" in err
     assert "callback ran" in out and "cancelled: genai is shutting down" in out
     assert stopped_in < 60  # bound 5 s; wide margin for a loaded machine
+
+
+def test_sigterm_while_the_main_thread_generates_unwinds_the_call_and_exits_0(long_gguf, tmp_path):
+    # The handler runs inside llama.cpp's callback into Python: the call is cancelled and
+    # raises SystemExit once it has ended, so no exception crosses llama.cpp's C++ frames.
+    done = run_script(
+        tmp_path,
+        f"""
+        import signal
+        g = genai.load({long_gguf!r}, n_ctx=32_768, parallel=1)
+        genai.lifecycle.on_signals()
+        threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        try:
+            g("the fox", max_new_tokens=30_000, temperature=0)
+        finally:
+            print("the call unwound", flush=True)
+        print("not reached", flush=True)
+        """,
+    )
+    assert_no_abort(done)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == ["the call unwound"]
+    assert "genai: SIGTERM: 1 generation(s) in flight cancelled; exiting with code 0" in done.stderr
