@@ -199,7 +199,8 @@ def _owned_stream(method):
     def stream(self, *args: Any, **kwargs: Any) -> Any:
         self.check_loaded()
         result = method(self, *args, **kwargs)
-        result.owner = self
+        if hasattr(result, "owner"):
+            result.owner = self
         return result
 
     stream._in_flight = True  # type: ignore[attr-defined]
