@@ -1,10 +1,9 @@
 """Generations in flight: stopped and waited for at exit, on SIGTERM/SIGINT, and before an unload.
 
-Every call that uses a model (``Generator.__init_subclass__`` wraps ``__call__``,
-``interpolate``, ``embed`` and ``count_tokens``) and every text stream's decoding thread is
-registered here while it runs, with the cancel event its engine watches: for a family whose
-spec takes ``cancel``, the call gets a :class:`CallCancel` of genai's own, joined to the
-caller's ``cancel`` if one was given. That gives three things:
+Every call that uses a model (``Generator.__init_subclass__`` wraps the methods) and every
+text stream's decoding thread is registered here while it runs, with the cancel event its
+engine watches: a :class:`CallCancel` of genai's own, joined to the caller's ``cancel``.
+That gives three things:
 
 - ``generator.in_use``: how many calls run on a generator now (the server's LRU skips those);
 - ``generator.unload()`` during a call: the call is told to stop and waited for (bounded); it
@@ -67,20 +66,18 @@ class Call:
         self.reason = self.reason or reason
         self.cancel.set()
 
-    def typed_error(self) -> GenaiError | None:
-        """The error a call genai stopped ends with; None when genai did not stop it."""
+    def typed_error(self) -> GenaiError:
+        """The error a call genai stopped (``reason`` set) ends with."""
         name = getattr(self.generator, "name", "the model")
         if self.reason == "unload":
             return ModelNotAvailableError(
                 f"model {name!r} was unloaded while this call ran; load it again with "
                 f"genai.load({name!r})"
             )
-        if self.reason == "shutdown":
-            return GenerationCancelled(
-                f"genai is shutting down (the program is exiting or was asked to stop): this "
-                f"generation with {name!r} was cancelled"
-            )
-        return None
+        return GenerationCancelled(
+            f"genai is shutting down (the program is exiting or was asked to stop): this "
+            f"generation with {name!r} was cancelled"
+        )
 
 
 _LOCK = threading.Condition()  # guards everything below; notified whenever a call ends
@@ -97,6 +94,8 @@ class _Stopping:
     def __init__(self) -> None:
         self.deadline: float | None = None  # when the first shutdown's wait ends (monotonic)
         self.stopped: list[Call] = []  # calls shutdown() stopped: their threads get a grace
+        self.callbacks: list[Callable[[], Any]] = []  # on_signals' callbacks
+        self.signal_timeout = EXIT_TIMEOUT
         self.signalled = False  # a signal's stop is under way
         # A signal came while its own thread ran a call: the code that call's end exits with.
         self.exit_after_call: int | None = None
@@ -179,11 +178,10 @@ def running(generator: Any, parameters: dict[str, Any] | None = None) -> Iterato
     try:
         yield
     except GenerationCancelled:
-        typed = call.typed_error() if call is not None else None
-        if typed is None:
+        if call is None or call.reason is None:
             raise
         _exit_if_signalled(call)
-        raise typed from None  # the engine's own cancel message adds nothing
+        raise call.typed_error() from None  # the engine's own cancel message adds nothing
     finally:
         end(call)
     _exit_if_signalled(call)
@@ -197,13 +195,10 @@ def streaming(call: Call | None) -> Iterator[None]:
         try:
             yield
         except GenerationCancelled:
-            typed = call.typed_error() if call is not None else None
-            if typed is None:
+            if call is None or call.reason is None:
                 raise
-            raise typed from None  # the engine's own cancel message adds nothing
-        typed = call.typed_error() if call is not None else None
-        if typed is not None:
-            raise typed
+        if call is not None and call.reason is not None:
+            raise call.typed_error() from None
     finally:
         end(call)
 
@@ -290,49 +285,52 @@ def on_signals(callback: Callable[[], Any] | None = None, *, timeout: float = EX
     main thread, after any framework that installs handlers of its own.
 
     On either signal: ``shutdown(timeout)``, a log line saying how many generations were
-    cancelled, ``callback()`` if given, then ``sys.exit`` with 0 after SIGTERM when every
-    generation stopped in time (143 when one did not), 130 after SIGINT (a shell's Ctrl-C
-    code). A second signal while stopping ends the process at once.
+    cancelled, every ``callback`` given so far (each call adds one), then ``sys.exit`` with 0
+    after SIGTERM when every generation stopped in time (143 when one did not), 130 after
+    SIGINT (a shell's Ctrl-C code). A second signal while stopping ends the process at once.
     """
-
-    def stop(signum: int, frame: Any) -> None:
-        name = signal.Signals(signum).name
-        if _STATE.signalled:  # a second Ctrl-C: no more waiting
-            end_process_now(130 if signum == signal.SIGINT else 143, f"a second {name}")
-        _STATE.signalled = True
-        me = threading.current_thread()
-        cancelled = shutdown(timeout)  # this thread's own call cannot end while we wait here
-        with _LOCK:
-            still = sum(1 for c in _CALLS if c.thread is not me)
-            mine = any(c.thread is me for c in _CALLS)
-        code = 130 if signum == signal.SIGINT else (143 if still else 0)
-        logger.warning(
-            "genai: %s: %d generation(s) in flight cancelled%s; exiting with code %d",
-            name,
-            cancelled,
-            f", {still} still running after {timeout:g} s" if still else "",
-            code,
-        )
-        if callback is not None:
-            try:
-                callback()
-            except Exception:  # the stop goes on: the exit code says what was asked
-                logger.exception("genai: the %s callback failed", name)
-        NOTED.code = code
-        if not mine:
-            raise SystemExit(code)
-        # This thread is inside a call, maybe in a callback from native code (llama.cpp's):
-        # raising there would unwind through C++ frames. The call was cancelled; it raises
-        # SystemExit itself once it has ended (_exit_if_signalled), or the watchdog ends
-        # the process if it does not end in time.
-        _STATE.exit_after_call = code
-        why = f"the generation running when {name} came did not stop within {timeout:g} s"
-        _STATE.watchdog = threading.Timer(timeout, end_process_now, (code, why))
-        _STATE.watchdog.daemon = True
-        _STATE.watchdog.start()
-
+    if callback is not None:
+        _STATE.callbacks.append(callback)
+    _STATE.signal_timeout = timeout
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, stop)
+        signal.signal(signum, _on_signal)
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    name, timeout = signal.Signals(signum).name, _STATE.signal_timeout
+    if _STATE.signalled:  # a second Ctrl-C: no more waiting
+        end_process_now(130 if signum == signal.SIGINT else 143, f"a second {name}")
+    _STATE.signalled = True
+    me = threading.current_thread()
+    cancelled = shutdown(timeout)  # this thread's own call cannot end while we wait here
+    with _LOCK:
+        still = sum(1 for c in _CALLS if c.thread is not me)
+        mine = any(c.thread is me for c in _CALLS)
+    code = 130 if signum == signal.SIGINT else (143 if still else 0)
+    logger.warning(
+        "genai: %s: %d generation(s) in flight cancelled%s; exiting with code %d",
+        name,
+        cancelled,
+        f", {still} still running after {timeout:g} s" if still else "",
+        code,
+    )
+    for callback in _STATE.callbacks:
+        try:
+            callback()
+        except Exception:  # the stop goes on: the exit code says what was asked
+            logger.exception("genai: a %s callback failed", name)
+    NOTED.code = code
+    if not mine:
+        raise SystemExit(code)
+    # This thread is inside a call, maybe in a callback from native code (llama.cpp's):
+    # raising there would unwind through C++ frames. The call was cancelled; it raises
+    # SystemExit itself once it has ended (_exit_if_signalled), or the watchdog ends the
+    # process if it does not end in time.
+    _STATE.exit_after_call = code
+    why = f"the generation running when {name} came did not stop within {timeout:g} s"
+    _STATE.watchdog = threading.Timer(timeout, end_process_now, (code, why))
+    _STATE.watchdog.daemon = True
+    _STATE.watchdog.start()
 
 
 def _exit_if_signalled(call: Call | None) -> None:
@@ -380,8 +378,8 @@ atexit.register(_at_exit)
 
 
 def _describe(calls: list[Call]) -> str:
-    names = sorted({getattr(c.generator, "name", "a text stream") for c in calls})
-    return f"{len(calls)} generation(s) ({', '.join(map(str, names))})"
+    names = ", ".join(sorted({str(getattr(c.generator, "name", "a text stream")) for c in calls}))
+    return f"{len(calls)} generation(s) ({names})"
 
 
 def _forget_in_child() -> None:

@@ -259,7 +259,8 @@ def test_shutdown_cancels_what_runs_and_refuses_new_generations(tmp_path):
 
 SERVING = """
 g = genai.load({folder!r}, device="cpu")
-genai.lifecycle.on_signals(lambda: print("callback ran", flush=True))
+genai.lifecycle.on_signals(lambda: print("the app's callback ran", flush=True))
+genai.lifecycle.on_signals(lambda: print("the server's callback ran", flush=True))
 in_background(lambda: g("a red apple", num_inference_steps=500, seed=1, progress=progress))
 wait_until_under_way(g)
 print("ready", flush=True)
@@ -295,7 +296,8 @@ def test_on_signals_cancels_what_runs_and_exits(signum, code, tiny_sd_dir, tmp_p
     assert_no_abort(done)
     assert process.returncode == code, err[-3000:]
     assert f"genai: {name}: 1 generation(s) in flight cancelled; exiting with code {code}" in err
-    assert "callback ran" in out and "cancelled: genai is shutting down" in out
+    assert "the app's callback ran" in out and "the server's callback ran" in out
+    assert "cancelled: genai is shutting down" in out
     assert stopped_in < 60  # bound 5 s; wide margin for a loaded machine
 
 
