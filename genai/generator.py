@@ -37,7 +37,7 @@ class Generator:
         for name in ("__call__", *_MODEL_METHODS):
             method = cls.__dict__.get(name)
             if method is not None and not getattr(method, "_in_flight", False):
-                setattr(cls, name, _in_flight(method, origin=name in _ORIGIN_METHODS))
+                setattr(cls, name, _in_flight(method))
         stream = cls.__dict__.get("stream")
         if stream is not None and not getattr(stream, "_in_flight", False):
             cls.stream = _owned_stream(stream)
@@ -171,21 +171,20 @@ class Generator:
         return f"<{type(self).__name__} {self.name!r} on {self.placement.describe()}>"
 
 
-# Methods besides __call__ that use the model; those in _ORIGIN_METHODS return results.
+# Methods besides __call__ that use the model.
 _MODEL_METHODS = ("interpolate", "embed", "count_tokens")
-_ORIGIN_METHODS = ("__call__", "interpolate")
 
 
-def _in_flight(method, *, origin: bool):
-    """``method`` run as a call in flight; ``__call__`` gets genai's cancel event (joined to
-    the caller's) where the family's spec takes ``cancel``."""
-    cancellable = method.__name__ == "__call__"
+def _in_flight(method):
+    """``method`` run as a call in flight. ``__call__`` also gets genai's cancel event (joined
+    to the caller's) where the family's spec takes ``cancel``, and fills its results' origin."""
+    is_call = method.__name__ == "__call__"
 
     @functools.wraps(method)
     def call(self, *args: Any, **kwargs: Any) -> Any:
-        with lifecycle.running(self, kwargs if cancellable else None):
+        with lifecycle.running(self, kwargs if is_call else None):
             result = method(self, *args, **kwargs)
-        return self.with_origin(result) if origin else result
+        return self.with_origin(result) if is_call else result
 
     call._in_flight = True  # type: ignore[attr-defined]
     return call
