@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import lifecycle as lifecycle
 from .catalog import CATALOG, TASKS, ModelEntry, default_model
 from .errors import (
     GenaiError,
