@@ -9,6 +9,7 @@ import genai
 from genai import InvalidParameterError
 from genai.backends.sound import SoundGenerator
 from genai.testing.audio import make_tiny_audioldm, torch_threads
+from genai.testing.audio_checks import assert_sound
 
 RATE = 16_000
 
@@ -31,6 +32,7 @@ def test_sound_lasts_the_duration_asked(audioldm):
         result = audioldm("rain on a roof", duration=duration, num_inference_steps=2, seed=1)
         assert result.sample_rate == RATE and result.channels == 1
         assert result.num_samples == round(duration * RATE)
+        assert_sound(result.waveform, RATE, max_quiet=0.0)  # sounds (noise) from start to end
 
 
 def test_same_seed_same_sound_and_the_negative_prompt_matters(audioldm):
