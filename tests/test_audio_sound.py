@@ -63,6 +63,11 @@ def test_catalog_style_defaults_apply(audioldm):
     result = audioldm("wind", duration=0.1, seed=1)
     assert result.parameters["num_inference_steps"] == 10
     assert result.parameters["guidance_scale"] == 2.5
+    # and they are what ran: the same as asking for them, not what two steps give
+    explicit = audioldm("wind", duration=0.1, seed=1, num_inference_steps=10, guidance_scale=2.5)
+    assert np.array_equal(result.waveform, explicit.waveform)
+    fewer = audioldm("wind", duration=0.1, seed=1, num_inference_steps=2)
+    assert not np.array_equal(result.waveform, fewer.waveform)
 
 
 @pytest.mark.parametrize(

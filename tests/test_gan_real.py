@@ -31,6 +31,9 @@ def test_sixteen_faces_in_one_call(faces):
     assert len(result.images) == 16 and result.seeds == list(range(7, 23))
     assert {image.size for image in result.images} == {(64, 64)}
     assert result.model == "faces-64" and result.source == "faces-64" and result.engine == "torch"
+    for image, alone in zip(result.images[:2], (faces(seed=7), faces(seed=8)), strict=True):
+        assert_picture(image)  # each one a picture, and the one its seed makes alone
+        assert np.array_equal(pixels(image), pixels(alone.image))
 
 
 def test_same_seed_same_pixels_different_seeds_differ(faces):
