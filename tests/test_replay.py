@@ -52,7 +52,9 @@ def save_png(result, path: Path) -> Path:
 
 
 def test_a_greedy_text_replays_identically_and_an_edit_shows_its_token(tiny_llama_dir, tmp_path):
-    result = genai.load(tiny_llama_dir)("the fox", max_new_tokens=8, temperature=0, seed=3)
+    result = genai.load(tiny_llama_dir, device="cpu")(
+        "the fox", max_new_tokens=8, temperature=0, seed=3
+    )
     saved = result.save(tmp_path / "answer.txt")  # today's record: model, seed, parameters
     report = verify(saved, model=tiny_llama_dir)  # a local model is named by folder name only
     assert report.status == "identical", str(report)
@@ -70,7 +72,7 @@ def test_a_greedy_text_replays_identically_and_an_edit_shows_its_token(tiny_llam
 def test_a_text_record_naming_a_local_model_asks_for_it_and_replays_with_it(
     tiny_llama_dir, tmp_path
 ):
-    generator = genai.load(tiny_llama_dir)
+    generator = genai.load(tiny_llama_dir, device="cpu")
     result = generator("a fox", max_new_tokens=6, temperature=0, seed=2)
     result.origin = generator.provenance()
     (tmp_path / "a.txt").write_text(result.text)
@@ -111,7 +113,7 @@ def test_a_batch_job_replays_from_its_manifest_line(tiny_llama_dir, tmp_path):
 
 
 def test_a_png_replays_pixel_identical_and_an_edited_pixel_is_found(tiny_sd_dir, tmp_path):
-    generator = genai.load(tiny_sd_dir)
+    generator = genai.load(tiny_sd_dir, device="cpu")
     result = generator("a red fox", seed=5, num_inference_steps=2, width=32, height=32)
     result.origin = generator.provenance()
     path = save_png(result, tmp_path / "fox.png")
@@ -144,13 +146,15 @@ def _chunks(path: Path):
 
 
 def test_an_old_png_record_replays_from_its_call(tiny_sd_dir, tmp_path):
-    result = genai.load(tiny_sd_dir)("a fox", seed=8, num_inference_steps=1, width=32, height=32)
+    result = genai.load(tiny_sd_dir, device="cpu")(
+        "a fox", seed=8, num_inference_steps=1, width=32, height=32
+    )
     path = result.save(tmp_path / "old.png")[0]
     assert verify(path, model=tiny_sd_dir).status == "identical"
 
 
 def test_a_wav_replays_sample_identical_and_an_edited_sample_is_found(tiny_vits_dir, tmp_path):
-    result = genai.load(tiny_vits_dir)("hello there", seed=2)
+    result = genai.load(tiny_vits_dir, device="cpu")("hello there", seed=2)
     path = result.save(tmp_path / "hello.wav")
     assert verify(path, model=tiny_vits_dir).status == "identical"
     import soundfile as sf
@@ -170,7 +174,7 @@ def test_a_wav_replays_sample_identical_and_an_edited_sample_is_found(tiny_vits_
 @pytest.mark.slow
 def test_a_story_record_rebuilds_every_part(tiny_llama_dir, tiny_sd_dir, tiny_vits_dir, tmp_path):
     writer, painter, narrator = (
-        genai.load(d) for d in (tiny_llama_dir, tiny_sd_dir, tiny_vits_dir)
+        genai.load(d, device="cpu") for d in (tiny_llama_dir, tiny_sd_dir, tiny_vits_dir)
     )
     story = writer("a fox in the snow", max_new_tokens=6, temperature=0, seed=1)
     picture = painter("a fox", seed=1, num_inference_steps=1, width=32, height=32)
@@ -197,7 +201,7 @@ def test_a_story_record_rebuilds_every_part(tiny_llama_dir, tiny_sd_dir, tiny_vi
 
 
 def test_the_replay_command_writes_beside_the_original(tiny_vits_dir, tmp_path):
-    path = genai.load(tiny_vits_dir)("hi", seed=1).save(tmp_path / "hi.wav")
+    path = genai.load(tiny_vits_dir, device="cpu")("hi", seed=1).save(tmp_path / "hi.wav")
     assert cli(["replay", str(path), "--model", tiny_vits_dir]) == 0
     assert (tmp_path / "hi-replay.wav").is_file()
     assert (

@@ -56,12 +56,13 @@ class Settings:
 
 
 class Steps:
-    """Counts denoising steps over all pictures of a call, reports ``progress(step, total)``
-    and stops the call (GenerationCancelled) once ``cancel`` is set."""
+    """Counts denoising steps over all pipeline calls of a call (one for a batch, one per
+    picture where the pipeline does not batch), reports ``progress(step, total)`` and stops
+    the call (GenerationCancelled) once ``cancel`` is set."""
 
-    def __init__(self, settings: Settings, name: str):
+    def __init__(self, settings: Settings, name: str, calls: int = 1):
         self.progress, self.cancel = settings.progress, settings.cancel
-        self.images, self.name, self.done = len(settings.seeds), name, 0
+        self.calls, self.name, self.done = calls, name, 0
 
     def check(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -69,10 +70,10 @@ class Steps:
                 f"model {self.name!r}: cancelled after {self.done} denoising steps"
             )
 
-    def __call__(self, steps_per_image: int) -> None:
+    def __call__(self, steps_per_call: int) -> None:
         self.done += 1
         if self.progress is not None:
-            self.progress(self.done, steps_per_image * self.images)
+            self.progress(self.done, steps_per_call * self.calls)
         self.check()
 
 
