@@ -233,3 +233,52 @@ def test_a_real_piper_wav_replays_sample_identical(tmp_path):
     result = genai.load(str(piper_voice_path()))("Hello from genai.", seed=1)
     path = result.save(tmp_path / "joe.wav")
     assert verify(path, model=str(piper_voice_path())).status == "identical"
+
+
+# --- another device or precision ----------------------------------------------------------------
+
+
+def _as_if_made_on_the_gpu(path: Path, out: Path, change: int) -> Path:
+    """``path``'s picture with one pixel moved by ``change`` levels, its record saying it was
+    made on cuda:0 (what a GPU-made PNG brought to this machine looks like)."""
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    with Image.open(path) as image:
+        picture, record = image.copy(), json.loads(image.text["genai"])
+    red, green, blue = picture.getpixel((4, 6))
+    picture.putpixel((4, 6), (red + change if red < 128 else red - change, green, blue))
+    made = record[provenance.KEY]
+    made["device"] = "cuda:0"
+    made["reproducible"] = provenance.reproducibility("image", "cuda:0")
+    made["output"] = provenance.image_output(picture)  # the record describes this picture
+    info = PngInfo()
+    info.add_text("genai", json.dumps(record))
+    picture.save(out, pnginfo=info)
+    return out
+
+
+@pytest.mark.parametrize("change, within", [(5, True), (40, False)])
+def test_a_picture_made_on_another_device_differs_within_tolerance_or_says_why(
+    tiny_sd_dir, tmp_path, change, within
+):
+    result = genai.load(tiny_sd_dir, device="cpu")("a fox", seed=4, num_inference_steps=1)
+    [path] = result.save(tmp_path / "here.png")
+    moved = _as_if_made_on_the_gpu(path, tmp_path / "there.png", change)
+    report = verify(moved, model=tiny_sd_dir, device="cpu", dtype="float32")
+    assert report.status == "differs" and report.within_tolerance is within
+    assert report.placement == "recorded on cuda:0 / float32, remade on cpu / float32"
+    assert report.first_difference["pixels"] == 1
+    assert any("another device or precision" in note for note in report.notes)
+    first_line = str(report).splitlines()[0]
+    assert first_line.startswith("differs within tolerance:" if within else "differs:")
+
+
+def test_a_remake_in_another_dtype_says_where_it_was_made(tiny_sd_dir, tmp_path):
+    result = genai.load(tiny_sd_dir, device="cpu")("a fox", seed=4, num_inference_steps=1)
+    [path] = result.save(tmp_path / "fox.png")
+    report = verify(path, model=tiny_sd_dir, dtype="bfloat16", device="cpu")
+    # Random tiny weights amplify bfloat16's rounding far beyond what real models show.
+    assert report.status == "differs" and report.within_tolerance is False
+    assert report.placement == "recorded on cpu / float32, remade on cpu / bfloat16"
+    assert verify(path, model=tiny_sd_dir).status == "identical"  # where it was made: exact
