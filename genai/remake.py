@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-Models = str | list[str] | None
+Models = str | os.PathLike | list[str] | None
 
 
 @dataclass
@@ -115,10 +116,10 @@ def recorded_placement(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _chosen(item: Item, model: Models) -> str | None:
-    if model is None or isinstance(model, str):
-        return model
-    named = [m for m in model if Path(m).name == item.model]
-    return named[0] if named else (model[0] if len(model) == 1 else None)
+    if model is None or isinstance(model, (str, os.PathLike)):
+        return None if model is None else str(model)
+    named = [str(m) for m in model if Path(m).name == item.model]
+    return named[0] if named else (str(model[0]) if len(model) == 1 else None)
 
 
 def _loadable(item: Item) -> bool:
