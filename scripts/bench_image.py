@@ -25,15 +25,23 @@ from pathlib import Path
 PROMPT = "a red fox in snow, photograph"
 
 
-def build_sd15_folder(folder: Path) -> Path:
-    """Save a random-weight pipeline with the shapes of Stable Diffusion 1.5 (about 1.07B parameters)."""
+def build_sd15_folder(folder: Path, device: str = "cpu", dtype=None) -> Path:
+    """Save a random-weight pipeline with the shapes of Stable Diffusion 1.5 (about 1.07B
+    parameters), built on ``device`` (a GPU fills the weights in a second) and saved in
+    ``dtype`` (default float32)."""
     import torch
+
+    torch.manual_seed(0)
+    with torch.device(device):
+        return _save_sd15(folder, dtype)
+
+
+def _save_sd15(folder: Path, dtype) -> Path:
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
     from genai.testing.image import clip_tokenizer, stable_diffusion_pipeline
 
-    torch.manual_seed(0)
     unet = UNet2DConditionModel(sample_size=64, cross_attention_dim=768)  # defaults: SD 1.x blocks
     vae = AutoencoderKL(
         block_out_channels=(128, 256, 512, 512),
@@ -68,6 +76,8 @@ def build_sd15_folder(folder: Path) -> Path:
     pipeline = stable_diffusion_pipeline(
         unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler
     )
+    if dtype is not None:
+        pipeline.to(dtype)
     partial = folder.with_name(folder.name + ".partial")
     pipeline.save_pretrained(partial)
     partial.replace(folder)
