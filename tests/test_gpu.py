@@ -206,7 +206,7 @@ def test_a_batch_is_one_call_and_its_pictures_replay_identical(locations, tmp_pa
     batch = generator(
         PROMPT, seed=7, num_images=4, num_inference_steps=3, progress=lambda s, t: steps.append(s)
     )
-    assert steps == [1, 2, 3] and batch.seeds == [7, 8, 9, 10]
+    assert steps == [4, 8, 12] and batch.seeds == [7, 8, 9, 10]  # 3 steps of 4 pictures
     paths = batch.save(tmp_path / "b.png")
     for path in (paths[0], paths[3]):
         report = verify(path, model=locations["sd"])

@@ -187,9 +187,10 @@ def test_progress_reports_every_step_of_every_call(generators, kind):
         num_inference_steps=3,
         progress=lambda s, t: calls.append((s, t)),
     )
-    # One pipeline call makes both pictures (3 steps); aMUSEd makes them one call each.
-    total = 6 if kind == "amused" else 3
-    assert calls == [(step, total) for step in range(1, total + 1)]
+    # In picture-steps: one pipeline call makes both pictures, each step counts 2 of them;
+    # aMUSEd makes them one call each, one at a time.
+    every = 1 if kind == "amused" else 2
+    assert calls == [(done, 6) for done in range(every, 7, every)]
 
 
 def test_out_of_memory_becomes_genai_memory_error(sd):

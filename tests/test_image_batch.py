@@ -57,7 +57,7 @@ def test_a_batch_is_one_call_and_any_picture_replays_exactly(folders, kind, tmp_
         num_inference_steps=2,
         progress=lambda s, t: steps.append((s, t)),
     )
-    assert steps == [(1, 2), (2, 2)]  # one pipeline call: its two steps, not six
+    assert steps == [(3, 6), (6, 6)]  # one pipeline call: 2 steps of 3 pictures each
     assert batch.seeds == [40, 41, 42]
     assert len({pixels(image).tobytes() for image in batch.images}) == 3
     paths = batch.save(tmp_path / "batch.png")
@@ -107,7 +107,7 @@ def test_image_to_image_batches_too(folders):
         num_inference_steps=4,
         progress=lambda s, t: steps.append((s, t)),
     )
-    assert steps == [(1, 2), (2, 2)]  # int(4 * 0.5) steps, once for the whole batch
+    assert steps == [(3, 6), (6, 6)]  # int(4 * 0.5) steps, once for the whole batch
     assert result.seeds == [9, 10, 11] and len(result.images) == 3
     assert len({pixels(image).tobytes() for image in result.images}) == 3
     alone = gen(PROMPT, init_image=start, strength=0.5, seed=10, num_inference_steps=4)
@@ -125,7 +125,7 @@ def test_cancel_stops_a_batch_mid_call_and_the_model_keeps_working(folders):
 
     with pytest.raises(GenerationCancelled, match="after 1 denoising steps"):
         gen(PROMPT, seed=1, num_images=4, num_inference_steps=5, progress=progress, cancel=stop)
-    assert seen == [1]
+    assert seen == [4]  # the batch's first step: 4 picture-steps
     assert len(gen(PROMPT, seed=1, num_images=2, num_inference_steps=1).images) == 2
 
 

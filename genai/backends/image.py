@@ -156,8 +156,9 @@ class ImageGenerator(Generator):
         The keywords are those of ``genai.specs.image.IMAGE_SPEC`` (``num_inference_steps``,
         ``guidance_scale``, ``width``, ``height``, ``num_images``, ``seed``, ``scheduler``,
         ``negative_prompt``; ``init_image`` with ``strength`` in (0, 1] for image-to-image);
-        unknown ones are refused with the nearest valid name. ``progress(step, total)`` is
-        called after every denoising step; setting the ``cancel`` event (or raising
+        unknown ones are refused with the nearest valid name. ``progress(done, total)`` is
+        called after every denoising step, in picture-steps (a step of a batch of 4 counts
+        4; total = steps x pictures); setting the ``cancel`` event (or raising
         GenerationCancelled in ``progress``) stops the call at the next step.
         """
         started = time.perf_counter()
