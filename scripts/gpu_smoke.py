@@ -10,8 +10,8 @@ weights in the real shapes (no hub): the cost of a step does not depend on the w
 
 Rows, each ok or error with its seconds and peak memory (torch.cuda.max_memory_allocated on
 CUDA; the process's largest resident size on a CPU, which only grows):
-- ``family <name>``: a tiny model of each family loaded and run on the device; same seed
-  twice gives the identical output.
+- ``family <name>`` (scripts/gpu_smoke_families.py): a tiny model of each family loaded and
+  run on the device; same seed twice gives the identical output.
 - ``image``: an SD 1.5-shaped pipeline at 512x512 (quick: the tiny one at 32x32), 1 and 8
   pictures x 1 and 4 steps: one raw diffusers batched call (its per-picture generators) against
   genai's call on the same pipeline, alternating, best of the repeats; genai/raw is raw seconds
@@ -38,15 +38,20 @@ from pathlib import Path
 
 FORBIDDEN = ("gradio", "fastapi", "xllamacpp")
 PROMPT = "a red fox in snow"
-# name: (build(folder) -> location, how it loads, call(gen, seed))
-FAMILIES: dict = {}
 
 
 class Table:
     """The rows, printed as one markdown table and written as JSON."""
 
-    def __init__(self, device: str) -> None:
-        self.device, self.rows = device, []
+    def __init__(self, device: str, header: dict, out: Path | None = None) -> None:
+        self.device, self.header, self.out, self.rows = device, header, out, []
+
+    def write(self) -> None:
+        """The JSON so far (after every row: a run stopped by its time limit keeps its rows)."""
+        if self.out is not None:
+            self.out.mkdir(parents=True, exist_ok=True)
+            report = {**self.header, "rows": self.rows}
+            (self.out / "gpu_smoke.json").write_text(json.dumps(report, indent=2))
 
     def peak_mb(self) -> float:
         import torch
@@ -74,11 +79,12 @@ class Table:
         row["seconds"] = round(time.perf_counter() - started, 2)
         row["peak_mb"] = round(self.peak_mb(), 1)
         self.rows.append(row)
+        self.write()
         print(f"  {row['status']:5} {section} / {check}: {row['result']}", flush=True)
 
-    def print(self, header: dict) -> None:
+    def print(self) -> None:
         print()
-        for key, value in header.items():
+        for key, value in self.header.items():
             print(f"{key}: {value}")
         print()
         print("| section | check | status | seconds | peak MB | result |")
@@ -112,124 +118,6 @@ def versions(device: str) -> dict:
     }
 
 
-# --- every family, tiny, on the device ----------------------------------------------------------
-
-
-def families(table: Table, device: str, root: Path) -> None:
-    """Each family's tiny model loaded and called twice with one seed: the same output?"""
-    import numpy as np
-
-    import genai
-    from genai.backends.gan import GanGenerator
-    from genai.backends.performance_rnn import PerformanceRNNGenerator
-    from genai.catalog import TEXT_TO_AUDIO
-    from genai.device import resolve_placement
-    from genai.hub import Source
-    from genai.testing import audio, image, music, text
-
-    def load(location):
-        return genai.load(str(location), device=device)
-
-    def direct(kind, family, task):
-        def open_(path):
-            return kind(
-                Source("file", str(path), path.stem), family, task, resolve_placement(device)
-            )
-
-        return open_
-
-    def tacotron(folder):
-        os.environ["TORCH_HOME"] = str(folder)  # where torchaudio looks for the bundle's weights
-        audio.plant_tacotron2_bundle(folder)
-        return "tacotron2-griffinlim"
-
-    FAMILIES.update(
-        {
-            "causal-lm": (
-                lambda f: text.tiny_llama(f),
-                load,
-                lambda g, s: g("the fox", max_new_tokens=8, temperature=0.9, seed=s),
-            ),
-            "seq2seq-lm": (
-                lambda f: text.tiny_t5(f),
-                load,
-                lambda g, s: g("the fox", max_new_tokens=8, temperature=0.9, seed=s),
-            ),
-            "diffusion-image": (
-                lambda f: image.make_tiny_sd(f),
-                load,
-                lambda g, s: g(PROMPT, seed=s, num_images=2, num_inference_steps=2),
-            ),
-            "amused": (
-                lambda f: image.make_tiny_amused(f),
-                load,
-                lambda g, s: g(PROMPT, seed=s, num_images=2, num_inference_steps=2),
-            ),
-            "diffusion-unconditional": (
-                lambda f: image.make_tiny_ddpm(f),
-                load,
-                lambda g, s: g(seed=s, num_images=2, num_inference_steps=2),
-            ),
-            "gan": (
-                lambda f: image.make_tiny_gan(f / "w.tar"),
-                direct(GanGenerator, "gan", "image"),
-                lambda g, s: g(seed=s, num_images=8),
-            ),
-            "vits": (
-                lambda f: audio.make_tiny_vits(f),
-                load,
-                lambda g, s: g("hello there.", seed=s),
-            ),
-            "speecht5": (
-                lambda f: audio.make_tiny_speecht5(f),
-                load,
-                lambda g, s: g("hello there.", seed=s),
-            ),
-            "bark": (
-                lambda f: audio.make_tiny_bark(f),
-                load,
-                lambda g, s: g("Hello there.", seed=s, voice="v2/en_speaker_1"),
-            ),
-            "tacotron2": (
-                tacotron,
-                lambda n: genai.load(n, device=device, max_decoder_steps=20),
-                lambda g, s: g("hello there.", seed=s),
-            ),
-            "musicgen": (
-                lambda f: music.make_tiny_musicgen(f),
-                load,
-                lambda g, s: g("jazz", seed=s, duration=0.2),
-            ),
-            "audioldm": (
-                lambda f: music.make_tiny_audioldm(f),
-                load,
-                lambda g, s: g("rain", seed=s, duration=0.1, num_inference_steps=2),
-            ),
-            "performance-rnn": (
-                lambda f: music.make_tiny_performance_rnn(f / "p.pt"),
-                direct(PerformanceRNNGenerator, "performance-rnn", TEXT_TO_AUDIO),
-                lambda g, s: g("", seed=s, duration=0.5, renderer="synth"),
-            ),
-        }
-    )
-
-    def output(result):
-        if hasattr(result, "images"):
-            return np.stack([np.asarray(i.convert("RGB")) for i in result.images])
-        return result.waveform if hasattr(result, "waveform") else np.array([result.text])
-
-    for name, (build, open_, call) in FAMILIES.items():
-        with table.row("family", name) as row:
-            generator = open_(build(root / name))
-            first, again = output(call(generator, 7)), output(call(generator, 7))
-            same = first.shape == again.shape and np.array_equal(first, again)
-            placement = generator.placement.describe()
-            if not same:
-                raise AssertionError(f"same seed twice gave different outputs on {placement}")
-            row["result"] = f"{placement}; same seed twice: identical"
-            generator.unload()
-
-
 # --- images: raw diffusers batched against genai ------------------------------------------------
 
 
@@ -248,7 +136,6 @@ def images(table: Table, device: str, quick: bool, root: Path, repeats: int) -> 
 
             folder = make_tiny_sd(root / "sd")
         else:
-            sys.path.insert(0, str(Path(__file__).parent))
             from bench_image import build_sd15_folder
 
             half = torch.float16 if device.startswith("cuda") else None
@@ -381,27 +268,26 @@ def main() -> int:
     header = versions(device)
     header["torch threads"] = torch.get_num_threads()
     print(f"gpu_smoke on {header['device']}; load average {header['load average']}", flush=True)
-    table = Table(device)
+    table = Table(device, header, Path(args.out) if args.out else None)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="genai-smoke-") as tmp:
         root = Path(tmp)
+        sys.path.insert(0, str(Path(__file__).parent))
         if "families" not in args.skip:
+            from gpu_smoke_families import families
+
             families(table, device, root / "families")
         if "image" not in args.skip:
             images(table, device, args.quick, root, repeats)
         if "text" not in args.skip:
-            sys.path.insert(0, str(Path(__file__).parent))
             from gpu_smoke_text import text
 
             text(table, device, args.quick, root / "text", repeats)
     imports(table)
     header["total seconds"] = round(time.perf_counter() - started, 1)
     header["load average after"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    table.print(header)
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "gpu_smoke.json").write_text(json.dumps({**header, "rows": table.rows}, indent=2))
+    table.print()
+    table.write()
     return 0 if all(r["status"] == "ok" for r in table.rows) else 1
 
 
