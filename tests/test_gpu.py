@@ -42,9 +42,11 @@ ON_CUDA = DEVICE.startswith("cuda")
 
 pytestmark = [pytest.mark.gpu, pytest.mark.filterwarnings("ignore::UserWarning")]
 
-if ON_CUDA and not torch.cuda.is_available():
+if ON_CUDA and not torch.cuda.is_available():  # the same words as tests/conftest.py's
     pytest.skip(
-        "needs a CUDA GPU: torch.cuda.is_available() is False here", allow_module_level=True
+        "needs a CUDA GPU: torch.cuda.is_available() is False here; the gpu set runs on a CUDA "
+        "machine (pytest -m gpu)",
+        allow_module_level=True,
     )
 
 PROMPT = "a red fox in snow"
