@@ -27,7 +27,7 @@ from ..device import oom_guard
 from ..errors import GenerationCancelled, InputTooLongError, InvalidParameterError
 from ..generator import Generator
 from ..params import check_prompt
-from ..seeding import derive_seed, resolve_seed, seeded
+from ..seeding import derive_seed, deterministic_kernels, resolve_seed, seeded
 from ..specs.audio import AUDIO, SPEECH
 
 
@@ -108,12 +108,15 @@ class AudioGenerator(Generator):
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
-        """No autograd, and out-of-memory as GenaiMemoryError with advice."""
+        """No autograd, deterministic kernels on CUDA (a vocoder's transposed convolutions
+        would otherwise add in a random order), and out-of-memory as GenaiMemoryError."""
         import torch
 
         advice = "try shorter audio (duration, or less text), dtype='float16', or device='cpu'"
-        with oom_guard(self.name, self.placement.device, advice), torch.inference_mode():
-            yield
+        device = self.placement.device
+        with oom_guard(self.name, device, advice), deterministic_kernels(device):
+            with torch.inference_mode():
+                yield
 
     def _result(
         self,
