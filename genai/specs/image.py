@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidParameterError
-from ..params import Param, ParamSpec
+from ..params import Param, ParamSpec, show_value
 from ..seeding import MAX_SEED
 
 MAX_IMAGES = 8  # per call for diffusion models: each picture is a full pipeline call
@@ -24,14 +24,16 @@ RESAMPLE_FILTERS = ("nearest", "bilinear", "bicubic", "lanczos")
 
 def _callable(value: Any) -> Any:
     if not callable(value):
-        raise InvalidParameterError(f"progress={value!r} must be a function progress(step, total)")
+        raise InvalidParameterError(
+            f"progress={show_value(value)} must be a function progress(step, total)"
+        )
     return value
 
 
 def _event(value: Any) -> Any:
     if not callable(getattr(value, "is_set", None)):
         raise InvalidParameterError(
-            f"cancel={value!r} must be a threading.Event (anything with is_set()); set it to stop"
+            f"cancel={show_value(value)} must be a threading.Event (anything with is_set()); set it to stop"
         )
     return value
 
