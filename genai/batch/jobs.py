@@ -32,7 +32,7 @@ MAX_ID_LENGTH = 100
 # Starts with a letter or digit (so never "." or ".."), then letters, digits, "_", "." or "-".
 _ID_PATTERN = re.compile(r"[^\W_][\w.-]*")
 # Keys a job's parameters may not hold: the batch runner passes these itself.
-_RESERVED_PARAMETERS = ("prompt", "progress")
+_RESERVED_PARAMETERS = ("prompt", "progress", "cancel")
 _MAX_REPORTED = 50
 
 

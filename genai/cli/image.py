@@ -163,7 +163,8 @@ def _interpolate(generator, call: dict):
     from ..errors import InvalidParameterError
 
     seed_a, seed_b = call.pop("interpolate")
-    frames = call.pop("frames", None) or DEFAULT_FRAMES
+    frames = call.pop("frames", None)
+    frames = DEFAULT_FRAMES if frames is None else frames  # --frames 0 is refused, not 8
     if not hasattr(generator, "interpolate"):
         raise InvalidParameterError(
             f"--interpolate walks a GAN's latent space; model {generator.name!r} has none: "
