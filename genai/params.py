@@ -94,7 +94,9 @@ def check_int(
 ) -> int:
     """A whole number (Python or numpy integer, not a bool) within [low, high]."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InvalidParameterError(f"{name}={show_value(value)} must be a whole number")
+        raise InvalidParameterError(
+            f"{name}={show_value(value)} must be a whole number{_suffix(low, high, False, fix)}"
+        )
     value = int(value)
     if low is not None and value < low:
         raise InvalidParameterError(

@@ -15,6 +15,7 @@ from ..errors import InvalidParameterError
 from ..params import Param, ParamSpec, show_value
 from ..seeding import MAX_SEED
 
+MAX_STEPS = 1000  # denoising steps a call may ask for (schedulers are trained on 1000)
 MAX_IMAGES = 8  # per call for diffusion models: each picture is a full pipeline call
 MAX_GAN_IMAGES = 64  # a GAN makes a picture in one small forward pass
 
@@ -46,6 +47,7 @@ IMAGE_SPEC = ParamSpec(
             "num_inference_steps",
             int,
             low=1,
+            high=MAX_STEPS,
             flag="--steps",
             help="denoising steps (default: the model's)",
         ),
