@@ -169,7 +169,10 @@ def folder_lock(folder: Path) -> Iterator[None]:
         except ImportError:  # Windows: one process at a time is what we can promise
             yield
             return
-        fd = os.open(folder, os.O_RDONLY)
+        try:
+            fd = os.open(folder, os.O_RDONLY)
+        except OSError as error:
+            raise OutputPathError(f"cannot write in {folder}: {error.strerror or error}") from error
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield

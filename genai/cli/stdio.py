@@ -126,7 +126,8 @@ def guarded_streams() -> Iterator[None]:
 
 def flush_stdout() -> None:
     """Flush now, so a full disk or a closed pipe is found while errors can still be typed."""
-    sys.stdout.flush()
+    if sys.stdout is not None:
+        sys.stdout.flush()
 
 
 def drop_unwritten_stdout() -> None:
