@@ -184,6 +184,8 @@ def test_piano_numbers_prompts_and_keys(piano):
     for prompt in (0, [], b""):
         with pytest.raises(InvalidParameterError, match="prompt must be a string"):
             piano(prompt, duration=0.5)
+    with pytest.raises(InvalidParameterError, match="above the 1000 this model takes"):
+        piano("word " * 220_000, duration=0.5)  # it reads a key name from it, nothing more
     with pytest.raises(InvalidParameterError, match="key='C minor extra' is not a key"):
         piano("", key="C minor extra", duration=0.5)
     with pytest.raises(InvalidParameterError, match="fade_in=2 s \\+ fade_out=2 s is longer"):

@@ -186,7 +186,7 @@ class PerformanceRNNGenerator(AudioGenerator):
         """
         if prompt is None:
             prompt = ""
-        check_text(prompt, "prompt")  # H5a: 0, [] and b"" are no prompts either
+        check_text(prompt, "prompt", max_chars=1000)  # H5a: 0, [] and b"" typed; it names a key
         settings = self._settings(parameters)
         if prompt:
             settings["key"] = settings["key"] or key_name(prompt)
