@@ -157,11 +157,9 @@ def generate(
             prompts = [job.prompt for job in chunk]
             results = generator(prompts, seed=seed_of(chunk[0]), **chunk[0].parameters, **extra)
             seconds = time.perf_counter() - started
-        except GenerationCancelled:
-            if stop.is_set():
-                return
-            raise
         except Exception as error:  # one bad prompt fails the call: find it by going one by one
+            if stop.is_set() and isinstance(error, GenerationCancelled):
+                return  # stopped: these jobs are not done, and not failed either
             logger.info(
                 "batched call failed (%s); running its %d jobs one by one", error, len(chunk)
             )
