@@ -5,7 +5,9 @@
 
 Seeds: a job's seed is its own ``seed``, else ``derive_seed(run_seed, id)``; either way it
 is recorded, and calling the model alone with that seed makes the same output. That
-holds for batched text because only greedy text jobs (temperature 0) share a batch:
+holds for batched text because only greedy text jobs (temperature 0) share a batch, and
+only on transformers (llama.cpp's parallel slots gave a greedy prompt other tokens in a
+batch than alone, so there each job is a call of its own; see ``share``):
 greedy decoding uses no random numbers, so the seed changes nothing and a job's tokens
 do not depend on its batch-mates (checked token for token against lone calls on tiny
 Llama, GPT-2 and T5 models and on SmolLM2-135M, float32 on CPU; in half precision on a
