@@ -107,6 +107,10 @@ PIANO_NUMBERS = {
     "temperature": Number(float, 0.01, 10.0),
     "duration": Number(float, 0.1, 30.0),
     "note_density": Number(int, 0, 11),
+    "fade_in": Number(float, 0, 1e4),
+    "fade_out": Number(float, 0, 1e4),
+    "sample_rate": Number(int, 1000, 10**6),
+    "normalize": Number(float, -1e4, 1e4),
     "seed": Number(int, 0, 2**64),
 }
 
@@ -834,9 +838,10 @@ def try_cli(rng: random.Random, target: Target, scratch: Path) -> Try:
         )
         try:
             number = float(value)
-            expect = number_expectation(
-                target.numbers[name], int(number) if number.is_integer() else number
-            )
+            if name in target.numbers:  # a flag the model does not take is refused anyway
+                expect = number_expectation(
+                    target.numbers[name], int(number) if number.is_integer() else number
+                )
         except ValueError:
             pass
         if expect == EITHER and name in ("width", "height"):
