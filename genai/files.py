@@ -50,6 +50,15 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool = False) -> Pa
         ) from error
 
 
+def check_output_folder(folder: str | os.PathLike) -> Path:
+    """Refuse, before any work, a folder that numbered outputs could not be written into (one
+    under a file, read-only). Which numbers are free is decided only when the files are
+    written (``write_numbered``): another save may take the next one meanwhile."""
+    folder = Path(folder)
+    check_output_path(folder / "00000-0", overwrite=True)
+    return folder
+
+
 def _check_output_path(path: Path, overwrite: bool) -> Path:
     if len(path.name.encode("utf-8", "surrogateescape")) > 255:
         raise OutputPathError(

@@ -232,3 +232,20 @@ def test_processes_saving_into_one_folder_each_get_numbers(tmp_path):
     names = only_output_files(folder)
     assert names == [f"{n:05d}-5.png" for n in range(1, 9)]
     assert sorted(name for names in printed for name in names) == names
+
+
+def test_a_folder_save_never_trips_over_a_name_taken_since_it_looked(tmp_path, monkeypatch):
+    """The name a folder save would take is only a preview: another save may take it before
+    this one writes (the fuzz sweep caught 7 of 8 Piper saves "succeeding" that way)."""
+    import genai.results.audio as audio_module
+    import genai.results.image as image_module
+
+    audio_result(0).save(tmp_path)
+    image_result(0).save(tmp_path)
+    taken_audio, taken_image = tmp_path / "00001-3.wav", tmp_path / "00001-7.png"
+    assert taken_audio.is_file() and taken_image.is_file()
+    # Previews made before the first saves landed: they name files that exist now.
+    monkeypatch.setattr(audio_module, "_numbered_path", lambda folder, seed: taken_audio)
+    monkeypatch.setattr(image_module, "_numbered_paths", lambda folder, seeds: [taken_image])
+    assert audio_result(1).save(tmp_path).name == "00002-3.wav"
+    assert [p.name for p in image_result(1).save(tmp_path)] == ["00002-7.png"]

@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import InvalidParameterError
 from .base import (
     Result,
+    check_output_folder,
     check_output_path,
     is_folder,
     to_jsonable,
@@ -159,8 +160,11 @@ class AudioResult(Result):
                 f"path={str(path)!r}: audio is saved as WAV or FLAC; give a .wav or .flac file "
                 "name or a folder"
             )
-        for target in self._files_for(path, metadata):
-            check_output_path(target, overwrite=overwrite)
+        if folder is None:
+            for target in self._files_for(path, metadata):
+                check_output_path(target, overwrite=overwrite)
+        else:  # which number is free is decided when the files are written
+            check_output_folder(folder)
         audio = self.to_bytes(format, subtype=subtype, metadata=metadata)
         record = self.metadata_bytes() if metadata else None
 

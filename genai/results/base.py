@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from ..files import (  # noqa: F401  (re-exported: results save through them)
     atomic_write_bytes,
     atomic_write_text,
+    check_output_folder,
     check_output_path,
     is_folder,
     to_jsonable,

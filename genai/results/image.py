@@ -19,6 +19,7 @@ from .. import provenance
 from ..errors import InvalidParameterError
 from .base import (
     Result,
+    check_output_folder,
     check_output_path,
     is_folder,
     to_jsonable,
@@ -139,11 +140,13 @@ class ImageResult(Result):
         with ``overwrite=True``, also one another save makes meanwhile (OutputPathError, and
         none of this call's pictures is left); every target is checked before any work.
         """
-        targets = self.output_paths(path)
+        folder = _numbered_folder(path)
+        targets = self.output_paths(path) if folder is None else []
         for target in targets:
             check_output_path(target, overwrite=overwrite)
+        if folder is not None:
+            check_output_folder(folder)
         pictures = [self.png_bytes(i, metadata=metadata) for i in range(len(self.images))]
-        folder = _numbered_folder(path)
         if folder is not None:  # numbers claimed under the folder's lock
             seeds = self.seeds
             groups = write_numbered(
@@ -226,10 +229,13 @@ class FramesResult(ImageResult):
         """One strip ``.png`` (frames side by side, the record in its text chunks) or an
         animated ``.gif`` (with a ``.json`` record beside it unless ``metadata=False``)."""
         [target] = self.output_paths(path)
-        check_output_path(target, overwrite=overwrite)
+        folder = _numbered_folder(path)
+        if folder is None:
+            check_output_path(target, overwrite=overwrite)
+        else:
+            check_output_folder(folder)
         if target.suffix.lower() == ".png":
             data = _png(self.strip(), self.parameters_text(), self.metadata(), metadata)
-            folder = _numbered_folder(path)
             if folder is not None:
                 seed = self.seeds[0]
                 [[written]] = write_numbered(
