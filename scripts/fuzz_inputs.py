@@ -1549,6 +1549,16 @@ def sweep(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+# The columns' earlier names, still written to --json for readers of the first table.
+OLD_NAMES = {"wrong type": "wrong exception", "silent": "silently wrong"}
+
+
+def counts_record(row: Counter) -> dict[str, int]:
+    record = {c: row[c] for c in COLUMNS}
+    record.update({old: row[new] for old, new in OLD_NAMES.items()})
+    return record
+
+
 def report(
     counts: dict[str, Counter], failures: list, seconds: float, args: argparse.Namespace
 ) -> None:
@@ -1569,7 +1579,7 @@ def report(
             json.dumps(
                 {
                     "seed": args.seed,
-                    "counts": {name: {c: row[c] for c in COLUMNS} for name, row in rows},
+                    "counts": {name: counts_record(row) for name, row in rows},
                     "failures": [
                         {
                             "column": o.column,
