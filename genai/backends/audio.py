@@ -28,7 +28,7 @@ from ..errors import GenerationCancelled, InputTooLongError, InvalidParameterErr
 from ..generator import Generator
 from ..params import check_prompt
 from ..seeding import derive_seed, deterministic_kernels, resolve_seed, seeded
-from ..specs.audio import AUDIO, SPEECH
+from ..specs.audio import AUDIO, SPEECH, check_audio_size, speech_seconds
 
 
 class AudioGenerator(Generator):
@@ -81,6 +81,7 @@ class AudioGenerator(Generator):
                 f"duration={duration:g} s is below the {minimum:g} s {self.name} can make; "
                 f"give at least {minimum:g}"
             )
+        check_audio_size(duration, self.sample_rate, settings, model=self.name)  # H5a: size
         return duration
 
     # --- run -----------------------------------------------------------------------------------
@@ -253,6 +254,8 @@ class SpeechBase(AudioGenerator):
             raise InvalidParameterError(
                 f"text={text!r} has nothing {self.name} can say (no letters or digits)"
             )
+        seconds = speech_seconds(text, speed, settings["pause"], len(pieces))  # H5a: size
+        check_audio_size(seconds, self.sample_rate, settings, model=self.name, estimated=True)
         voice = self._prepare_voice(settings["voice"])
         progress, cancel = settings["progress"], settings["cancel"]
         started = time.perf_counter()

@@ -65,7 +65,8 @@ def key_name(text: str) -> str | None:
 
 
 def _check_key(value: str) -> str:
-    name = key_name(value)
+    # H5a: the whole value must be a key ("C minor extra" is not)
+    name = key_name(value) if _KEY_IN_TEXT.fullmatch(value.strip()) else None
     if name is None:
         raise InvalidParameterError(
             f"key={value!r} is not a key; give a note and a mode, such as 'C major' or 'F# minor'"
@@ -195,9 +196,9 @@ class PerformanceRNNGenerator(AudioGenerator):
         """
         if prompt is None:
             prompt = ""
+        check_text(prompt, "prompt", max_chars=1000)  # H5a: 0, [] and b"" typed; it names a key
         settings = self._settings(parameters)
         if prompt:
-            check_text(prompt, "prompt")
             settings["key"] = settings["key"] or key_name(prompt)
         duration = self.check_duration(settings, minimum=0.1)
         started = time.perf_counter()
