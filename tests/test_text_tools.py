@@ -90,7 +90,10 @@ def test_parameters_with_defs_keep_their_references():
         start: Place
         stops: list[Place]
 
-    tool = {"type": "function", "function": {"name": "plan", "parameters": Trip.model_json_schema()}}
+    tool = {
+        "type": "function",
+        "function": {"name": "plan", "parameters": Trip.model_json_schema()},
+    }
     assert "$defs" in tool["function"]["parameters"]
     schema = ToolPlan([tool, WEATHER], "required", None).schema
     trip = {"start": {"city": "Rome"}, "stops": [{"city": "Pisa"}]}
@@ -199,7 +202,9 @@ def test_a_tool_conversation_becomes_plain_turns_with_the_tools_described():
 def test_templates_that_render_tools_are_recognised():
     assert template_takes_tools("{% if tools %}{{ tools | tojson }}{% endif %}")
     assert template_takes_tools("{%- for tool in tools %}")
-    assert not template_takes_tools("{% for message in messages %}{{ message.content }}{% endfor %}")
+    assert not template_takes_tools(
+        "{% for message in messages %}{{ message.content }}{% endfor %}"
+    )
     assert not template_takes_tools(None)
 
 

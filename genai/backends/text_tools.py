@@ -191,7 +191,9 @@ class ToolPlan:
     def __init__(self, tools: Any, tool_choice: Any, parallel: bool | None):
         self.functions = check_tools(tools) if tools else []
         if tool_choice is not None and not self.functions:
-            raise InvalidParameterError("tool_choice is given without tools; give tools too")
+            raise InvalidParameterError(
+                f"tool_choice={tool_choice!r:.60} is given without tools; give tools too"
+            )
         self.choice = check_tool_choice(tool_choice, self.functions)
         self.parallel = parallel is not False
         # Offered: the model may (or must) call them. tool_choice "none" offers none.

@@ -110,14 +110,19 @@ OPENAI_NAMES = {
 
 
 _GENAI_NAME = re.compile(r"\bmax_new_tokens\b")  # genai's names a client never sent
-_LEADING_NAME = re.compile(r"^([A-Za-z_]\w*)(?:[\[.]\S*)?=")
+_LEADING_NAME = re.compile(r"^([A-Za-z_]\w*)(?:[\[.]\S*)?(=|\s|$)")
 
 
 def _param_of(error: BaseException) -> str | None:
     """genai's messages start with the argument they are about (``temperature=inf must ...``,
-    ``tools[0].function.name='x' ...``): its top-level name."""
-    found = _LEADING_NAME.match(str(error).split(" ", 1)[0])
-    return found.group(1) if found else None
+    ``tools[0].function.name='x' ...``, ``tools must be a list``): its top-level name."""
+    from ..specs.text import TEXT_SPEC
+
+    found = _LEADING_NAME.match(str(error))
+    if found is None:
+        return None
+    name = found.group(1)
+    return name if found.group(2) == "=" or name in TEXT_SPEC.names else None
 
 
 def install(app: FastAPI) -> None:
