@@ -194,6 +194,7 @@ def test_a_tool_conversation_becomes_plain_turns_with_the_tools_described():
     assert rendered[2]["content"] == 'I call get_weather({"city": "Paris"}) and get_time({}).'
     assert rendered[3]["content"] == (
         'get_weather({"city": "Paris"}) returned: Sunny, 24 C\n\nget_time({}) returned: 14:00'
+        "\nAnswer my question with this result."
     )
     plain = render_generic(history, ToolPlan(None, None, None))  # no tools offered now
     assert "You can call" not in plain[0]["content"]
@@ -230,7 +231,9 @@ def test_tool_history_reaches_an_engine_as_role_and_content_only(tiny_chat):
     plan = ToolPlan([WEATHER], "none", None)
     request = tiny_chat._request(history, None, _plan_with(plan))
     assert all(set(m) == {"role", "content"} for m in request.messages)
-    assert request.messages[-1]["content"] == 'get_weather({"city": "paris"}) returned: snow'
+    assert request.messages[-1]["content"].startswith(
+        'get_weather({"city": "paris"}) returned: snow'
+    )
     assert tiny_chat.count_tokens(history) > tiny_chat.count_tokens("weather in paris")
 
 

@@ -28,6 +28,9 @@ from ..params import check_text
 from .text_json import check_schema, parse_answer
 
 MAX_TOOLS = 64
+# Calls in one answer: without a cap a small model may repeat a call until max_new_tokens
+# (seen: SmolLM2-135M calling a function without arguments over and over).
+MAX_PARALLEL_CALLS = 4
 FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # OpenAI's rule for function names
 CHOICES = ("auto", "none", "required")
 NO_ARGUMENTS = {"type": "object", "properties": {}, "additionalProperties": False}
@@ -215,9 +218,9 @@ class ToolPlan:
                 "additionalProperties": False,
             })  # fmt: skip
         items = calls[0] if len(calls) == 1 else {"anyOf": calls}
+        single = not self.parallel or named
         array: dict[str, Any] = {"type": "array", "items": items, "minItems": 1}
-        if not self.parallel or named:
-            array["maxItems"] = 1
+        array["maxItems"] = 1 if single else MAX_PARALLEL_CALLS
         tool_answer = _object("tool_calls", array)
         schema: dict[str, Any] = (
             tool_answer
@@ -351,6 +354,9 @@ def render_generic(messages: list[dict[str, Any]], plan: ToolPlan) -> list[dict[
             rendered.append({"role": "user", "content": f"{call} returned: {message['content']}"})
         else:
             rendered.append({"role": role, "content": message.get("content") or ""})
+    if messages and messages[-1]["role"] == "tool":
+        # Measured on SmolLM2-135M: without this line it calls the function again more often.
+        rendered[-1]["content"] += "\nAnswer my question with this result."
     if plan.active:
         text = plan.system_text()
         if rendered and rendered[0]["role"] == "system":
