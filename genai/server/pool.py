@@ -168,6 +168,7 @@ class ModelPool:
             held = self._loaded.get(served.key)
             if held is not None and held[1].loaded:
                 self._loaded.move_to_end(served.key)
+                self._evict(keep=served.key)  # one kept while in use may be free by now
                 return held[1]
         generator = genai.load(served.source, task=served.task)
         with self._lock:
