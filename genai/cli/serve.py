@@ -85,6 +85,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the address clients reach the server at, for URLs in answers (default: the "
         "address it listens on; never a request's Host header)",
     )
+    parser.add_argument(
+        "--shutdown-grace",
+        type=float,
+        default=defaults.shutdown_grace_s,
+        metavar="SECONDS",
+        help="on SIGTERM/SIGINT, requests in flight get this long to finish before they are "
+        f"cancelled (default {defaults.shutdown_grace_s:g})",
+    )
     limits = parser.add_argument_group("limits")
     for flag, name, kind, help in LIMIT_FLAGS:
         default = getattr(defaults, name)
@@ -138,7 +146,11 @@ def config_from(args: argparse.Namespace):
         value = getattr(args, name)
         if value is not None and not (math.isfinite(value) and value > 0):
             raise GenaiError(f"{flag} {value} must be a finite number above 0")
-    limits = Limits(**{name: getattr(args, name) for _, name, _, _ in LIMIT_FLAGS})
+    grace = args.shutdown_grace
+    if not (math.isfinite(grace) and 0 <= grace <= 3600):
+        raise GenaiError(f"--shutdown-grace {grace} must be 0 to 3600 seconds")
+    chosen = {name: getattr(args, name) for _, name, _, _ in LIMIT_FLAGS}
+    limits = Limits(**chosen, shutdown_grace_s=grace)
     if args.public_url and not args.public_url.startswith(("http://", "https://")):
         raise GenaiError(f"--public-url {args.public_url!r} must start with http:// or https://")
     return ServerConfig(
@@ -161,14 +173,14 @@ def build_server(args: argparse.Namespace):
     if config.ui:
         require("gradio", "app")
     from ..server import create_app
-    from ..server.app import DRAIN_S, FINISH_S
+    from ..server.app import DRAIN_S
 
     app = create_app(config)
 
     class Server(uvicorn.Server):
         """uvicorn's server, stopping genai's way on SIGTERM/SIGINT: requests in flight get
-        FINISH_S seconds to finish, then are cancelled; the exit code is 0 (SIGTERM) or 130
-        (SIGINT) instead of the signal raised again."""
+        --shutdown-grace seconds to finish, then are cancelled; the exit code is 0 (SIGTERM)
+        or 130 (SIGINT) instead of the signal raised again."""
 
         signal: int | None = None
 
@@ -191,8 +203,8 @@ def build_server(args: argparse.Namespace):
                 for sig, handler in original.items():
                     signal.signal(sig, handler)
 
-    # uvicorn waits a little longer than FINISH_S, so cancelled requests still answer.
-    graceful = int(math.ceil(FINISH_S + DRAIN_S / 2))
+    # uvicorn waits a little longer than the grace, so cancelled requests still answer.
+    graceful = int(math.ceil(config.limits.shutdown_grace_s + DRAIN_S / 2))
     return Server(
         uvicorn.Config(
             app,

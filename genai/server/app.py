@@ -33,8 +33,7 @@ from .pool import ModelPool, ServedModel
 logger = logging.getLogger("genai.server")
 
 URL_FILES_TTL_S = 3600  # pictures answered by URL are kept this long (OpenAI's URLs expire too)
-FINISH_S = 4.0  # on SIGTERM/SIGINT, requests in flight get this long to finish, then are cancelled
-DRAIN_S = 2.0  # and this long more to stop
+DRAIN_S = 2.0  # once cancelled, generations get this long to stop before the process exits
 KEYED_PATHS = ("/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json")
 
 
@@ -80,13 +79,13 @@ class Server:
         host = f"[{host}]" if ":" in str(host) else host
         return f"http://{host}:{port}"
 
-    def stop(self, finish_s: float = FINISH_S) -> None:
-        """A signal asked the server to stop: requests in flight get ``finish_s`` to finish,
-        then are cancelled (from any thread; returns at once)."""
+    def stop(self) -> None:
+        """A signal asked the server to stop: requests in flight get the limits'
+        ``shutdown_grace_s`` to finish, then are cancelled (from any thread; returns at once)."""
         if self.stopping:
             return
         self.stopping = True
-        timer = threading.Timer(finish_s, self._cancel_in_flight)
+        timer = threading.Timer(self.limits.shutdown_grace_s, self._cancel_in_flight)
         timer.daemon = True
         timer.start()
 

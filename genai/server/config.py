@@ -20,6 +20,7 @@ class Limits:
     concurrency: int | None = None
     queue_size: int = 16  # requests of one model waiting beyond those; more get 503
     timeout_s: float = 600.0
+    shutdown_grace_s: float = 4.0  # on SIGTERM/SIGINT: time to finish before being cancelled
     max_loaded_models: int = 3
     workers: int = 32  # threads for generation, all models together
 
