@@ -131,7 +131,7 @@ def test_bad_tools_are_refused_naming_the_problem(tools, choice, words):
         ({"role": "assistant", "content": None, "tool_calls": []}, "non-empty list"),
         ({"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": "{x"}}]}, "not valid JSON"),
         ({"role": "assistant", "tool_calls": [{"id": "1"}]}, "tool_calls[0] must be"),
-        ({"role": "user", "content": "hi", "name": "bob"}, "give 'role' and 'content'"),
+        ({"role": "user", "content": "hi", "name": "bob"}, "give exactly 'role' and 'content'"),
     ],
 )  # fmt: skip
 def test_bad_tool_messages_are_refused(message, words):

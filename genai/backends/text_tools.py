@@ -147,8 +147,8 @@ def check_message(index: int, message: dict[str, Any]) -> None:
         return
     if message.get("role") != "assistant" or "tool_calls" not in message:
         raise InvalidParameterError(
-            f"{where} has keys {sorted(message)}; give 'role' and 'content' (an assistant may "
-            "add 'tool_calls', a 'tool' message 'tool_call_id')"
+            f"{where} has keys {sorted(message)}; give exactly 'role' and 'content' (an "
+            "assistant may add 'tool_calls', a 'tool' message 'tool_call_id')"
         )
     if set(message) - {"role", "content", "tool_calls"}:
         raise InvalidParameterError(
