@@ -81,31 +81,30 @@ def test_a_text_models_concurrency_is_its_engines_slots(tiny_gguf):
         assert fixed.state.genai.pool.queues["chat"].capacity == 2  # --concurrency wins
 
 
-def test_eight_streams_run_together_on_llama_cpp(tiny_gguf):
-    app = create_app(ServerConfig(models={"chat": tiny_gguf}, ui=False))
+def _eight_streams(url: str) -> None:
+    def stream(index: int) -> int:
+        body = chat("chat", max_tokens=100, stream=True, seed=index, temperature=1.0)
+        with httpx.stream("POST", url + "/v1/chat/completions", json=body, timeout=120) as reply:
+            return sum(1 for _ in reply.iter_lines())
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(lines > 0 for lines in pool.map(stream, range(8)))
+
+
+@pytest.mark.parametrize("concurrency", [None, 4])
+def test_eight_streams_run_together_on_llama_cpp(tiny_gguf, concurrency):
+    limits = Limits(concurrency=concurrency)
+    app = create_app(ServerConfig(models={"chat": tiny_gguf}, limits=limits, ui=False))
     with running(app) as url:
         httpx.post(url + "/v1/chat/completions", json=chat("chat"), timeout=120)  # load it
         queue = app.state.genai.pool.queues["chat"]
-        peak = [0]
-        done = threading.Event()
-
-        def watch():
-            while not done.is_set():
-                peak[0] = max(peak[0], queue.running)
-                time.sleep(0.005)
-
-        def stream(index: int) -> int:
-            body = chat("chat", max_tokens=40, stream=True, seed=index, temperature=1.0)
-            with httpx.stream("POST", url + "/v1/chat/completions", json=body, timeout=120) as r:
-                return sum(1 for _ in r.iter_lines())
-
-        watcher = threading.Thread(target=watch)
-        watcher.start()
-        with ThreadPoolExecutor(8) as pool:
-            assert all(lines > 0 for lines in pool.map(stream, range(8)))
-        done.set()
-        watcher.join()
-        assert queue.waiting == 0 and peak[0] > 4, peak  # none waited behind a limit of 4
+        if concurrency is None:
+            wait_for(lambda: queue.capacity >= 8, "the queue did not take the engine's slots")
+        _eight_streams(url)
+        if concurrency is None:
+            assert queue.waited == 0  # none waited for a slot
+        else:
+            assert queue.waited > 0  # the old fixed 4: streams 5-8 were queued
 
 
 # --- the LRU ------------------------------------------------------------------------------------

@@ -70,6 +70,7 @@ class ModelQueue:
         self._waiters: deque[asyncio.Future] = deque()
         self.waiting = 0
         self.running = 0
+        self.waited = 0  # requests so far that found every slot taken
 
     @property
     def busy(self) -> bool:
@@ -103,6 +104,7 @@ class ModelQueue:
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         self.waiting += 1
+        self.waited += 1
         try:
             await asyncio.wait_for(waiter, timeout_s)
         except BaseException as error:
