@@ -238,7 +238,7 @@ def test_tool_history_reaches_an_engine_as_role_and_content_only(tiny_chat):
 
 
 def _plan_with(tools):
-    from genai.backends.text import Plan
+    from genai.backends.text_plan import Plan
 
     return Plan(tools=tools)
 

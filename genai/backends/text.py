@@ -18,7 +18,8 @@ from ..params import check_prompt, check_text, nearest
 from ..results.text import TextResult
 from ..seeding import resolve_seed
 from ..specs.text import ENGINE_FEATURES, TEXT_SPEC, text_spec_for
-from .text_json import parse_answer, schema_from
+from .text_json import parse_answer
+from .text_plan import Plan
 from .text_stream import Decoded, OnPiece, TextStream
 from .text_tools import ToolPlan, check_message, has_tool_turns, render_generic
 
@@ -62,21 +63,6 @@ class TextRequest:
     # OpenAI's tools list, for an engine that renders them with the model's own chat
     # template (``template_tools``); None otherwise (the messages then describe them).
     tools: list[dict[str, Any]] | None = None
-
-
-@dataclass
-class Plan:
-    """What the front end makes of one call's structured-output and tool parameters."""
-
-    schema: dict[str, Any] | None = None  # json_schema / response_format: the answer's schema
-    tools: ToolPlan | None = None
-    raw: bool = False
-    from_response_format: bool = False
-
-    @property
-    def engine_schema(self) -> dict[str, Any] | None:
-        """The schema the engine constrains decoding to (tool calls' or the answer's)."""
-        return self.tools.schema if self.tools is not None and self.tools.active else self.schema
 
 
 class TextGenerator(Generator):
@@ -129,7 +115,7 @@ class TextGenerator(Generator):
         settings["stop"] = list(settings["stop"] or [])
         settings["seed"] = resolve_seed(settings["seed"])
         record = self.call_spec.record(settings)
-        plan = self._plan(settings, given)
+        plan = Plan.of(settings, given)
         settings.update(json_schema=plan.engine_schema, _plan=plan, _record=record)
         if plan.tools is not None and plan.tools.active:
             # Stop strings end the reply's text, not the JSON the model answers in (_shape).
@@ -164,27 +150,6 @@ class TextGenerator(Generator):
             f"{asked}=... needs decoding constrained by a JSON Schema, which the {self.engine} "
             f"engine of {self.name!r} does not do; leave {asked} out"
         )
-
-    def _plan(self, settings: dict[str, Any], given: dict[str, Any]) -> Plan:
-        schema = schema_from(settings["json_schema"], settings["response_format"])
-        tools = ToolPlan(
-            settings["tools"], settings["tool_choice"], settings["parallel_tool_calls"]
-        )
-        if tools.active and schema is not None:
-            raise InvalidParameterError(
-                "tools with response_format or json_schema is not supported; give one of them"
-            )
-        raw = bool(settings["raw"])
-        if raw and tools.functions:
-            raise InvalidParameterError("raw=True continues plain text; tools need a chat")
-        if raw and given.get("system_prompt") is not None:
-            raise InvalidParameterError(
-                "system_prompt with raw=True: a raw completion continues the prompt as given; "
-                "leave system_prompt out"
-            )
-        plan = Plan(schema, tools if tools.functions else None, raw)
-        plan.from_response_format = settings["response_format"] is not None
-        return plan
 
     @staticmethod
     def _check_prompt(prompt: Any) -> PromptLike:
