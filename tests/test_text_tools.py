@@ -286,3 +286,21 @@ def test_streamed_tool_calls_arrive_in_the_result(constrained):
     )
     assert list(stream) == []  # no reply text: the model called a function
     assert stream.result.tool_calls[0]["function"]["name"] == "get_weather"
+
+
+def test_an_engine_that_renders_tools_gets_them_with_the_request(tiny_chat, monkeypatch):
+    """Engines set template_tools when the model's template renders tools: the request then
+    carries OpenAI's tools list, the messages only how to answer (not the functions again)."""
+    from genai.backends.text_plan import Plan
+
+    monkeypatch.setattr(tiny_chat, "template_tools", True)
+    question = [{"role": "user", "content": "weather in paris"}]
+    request = tiny_chat._request(question, None, Plan(tools=ToolPlan([WEATHER], "auto", None)))
+    assert request.tools == [WEATHER]
+    assert (
+        request.messages[0]["role"] == "system" and '"tool_calls"' in request.messages[0]["content"]
+    )
+    assert "The weather now in a city" not in request.messages[0]["content"]
+    assert request.messages[1:] == question
+    plain = tiny_chat._request(question, None, Plan(tools=ToolPlan([WEATHER], "none", None)))
+    assert plain.tools is None and plain.messages == question

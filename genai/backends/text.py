@@ -21,7 +21,7 @@ from ..specs.text import ENGINE_FEATURES, TEXT_SPEC, text_spec_for
 from .text_json import parse_answer
 from .text_plan import Plan
 from .text_stream import Decoded, OnPiece, TextStream
-from .text_tools import ToolPlan, check_message, has_tool_turns, render_generic
+from .text_tools import ToolPlan, check_message, has_tool_turns, render_generic, with_system
 
 Messages = list[dict[str, Any]]
 PromptLike = str | Messages
@@ -197,7 +197,7 @@ class TextGenerator(Generator):
         through_template = self.has_chat_template and self.template_tools
         if tools is not None and tools.active and through_template:
             # The template lists the functions; the system message says how to answer.
-            messages = render_generic([], tools) + messages
+            messages = with_system(messages, tools.system_text(listing=False))
             return TextRequest(prompt, messages, None, [f.as_tool() for f in tools.functions])
         if (tools is not None and tools.active) or (
             has_tool_turns(messages) and not through_template

@@ -358,11 +358,7 @@ def render_generic(messages: list[dict[str, Any]], plan: ToolPlan) -> list[dict[
         # Measured on SmolLM2-135M: without this line it calls the function again more often.
         rendered[-1]["content"] += "\nAnswer my question with this result."
     if plan.active:
-        text = plan.system_text()
-        if rendered and rendered[0]["role"] == "system":
-            rendered[0] = {"role": "system", "content": rendered[0]["content"] + "\n\n" + text}
-        else:
-            rendered.insert(0, {"role": "system", "content": text})
+        rendered = with_system(rendered, plan.system_text())
     merged: list[dict[str, str]] = []
     for message in rendered:  # strict templates want user and assistant turns to alternate
         if merged and message["role"] == "user" and merged[-1]["role"] == "user":
@@ -371,3 +367,11 @@ def render_generic(messages: list[dict[str, Any]], plan: ToolPlan) -> list[dict[
         else:
             merged.append(message)
     return merged
+
+
+def with_system(messages: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """``text`` added to the conversation's system message (one is put first if it has none)."""
+    if messages and messages[0]["role"] == "system":
+        first = {**messages[0], "content": (messages[0].get("content") or "") + "\n\n" + text}
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": text}, *messages]
