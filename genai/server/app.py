@@ -98,10 +98,10 @@ class Server:
         self._cancel_in_flight()
         if not self.workers.shutdown(DRAIN_S):
             logger.warning("%d generations were still stopping at exit", self.workers.in_flight)
-        try:  # generations outside the server's queues (genai.lifecycle, where present)
+        try:  # anything else still generating in this process (genai.lifecycle, where present)
             from .. import lifecycle  # type: ignore[attr-defined]
 
-            self.cancelled_at_stop += lifecycle.shutdown(timeout=DRAIN_S)
+            lifecycle.shutdown(timeout=DRAIN_S)  # the server's own requests are counted above
         except ImportError:
             pass
         return self.cancelled_at_stop
