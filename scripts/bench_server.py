@@ -67,6 +67,21 @@ spin()
 """
 
 
+def model_file(model: str) -> tuple[Path, int]:
+    """The GGUF genai runs for ``model`` (its F16 copy where it makes one) and its context,
+    asked of a separate process so that this one holds no model."""
+    code = (
+        "import genai, json, os, sys; g = genai.load(sys.argv[1]); "
+        "print(json.dumps([str(g.gguf_path), g.context_length]), flush=True); os._exit(0)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code, model], env=env, capture_output=True, text=True, check=True
+    )
+    path, n_ctx = json.loads(done.stdout.strip().splitlines()[-1])
+    return Path(path), int(n_ctx)
+
+
 def load_average() -> str:
     return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -251,15 +266,11 @@ def main() -> None:
     args = parser.parse_args()
     streams = [int(s) for s in args.streams.split(",")]
 
-    import genai
-
-    generator = genai.load(args.model)
-    gguf, n_ctx = generator.gguf_path, generator.context_length
+    gguf, n_ctx = model_file(args.model)
     print(
         f"genai serve against llama.cpp's server: {gguf.name}, n_ctx {n_ctx}, {args.max_tokens} "
         f"new tokens, greedy, {os.cpu_count()} CPUs ({load_average()})"
     )
-    genai.unload()
     if args.idle_seconds:
         idle_cpu(args.model, args.idle_seconds)
     genai_process, genai_url = start_genai(args.model)
