@@ -98,12 +98,8 @@ class Server:
         self._cancel_in_flight()
         if not self.workers.shutdown(DRAIN_S):
             logger.warning("%d generations were still stopping at exit", self.workers.in_flight)
-        try:  # anything else still generating in this process (genai.lifecycle, where present)
-            from .. import lifecycle  # type: ignore[attr-defined]
-
-            lifecycle.shutdown(timeout=DRAIN_S)  # the server's own requests are counted above
-        except ImportError:
-            pass
+        # Not genai.lifecycle.shutdown(): it refuses every later generation in the process,
+        # and an app that stops its server may go on. At exit genai.lifecycle stops the rest.
         return self.cancelled_at_stop
 
     def _loaded(self):
