@@ -172,3 +172,20 @@ def test_a_streamed_constrained_answer_is_the_json_text(constrained):
     import json
 
     assert json.loads(text) == stream.result.parsed and stream.result.text == text
+
+
+def test_the_engine_gets_objects_closed_to_the_properties_they_list():
+    from genai.backends.text_json import closed
+
+    open_person = {k: v for k, v in PERSON.items() if k != "additionalProperties"}
+    nested = {"type": "array", "items": open_person}
+    assert closed(nested)["items"]["additionalProperties"] is False
+    assert "additionalProperties" not in nested["items"]  # the caller's schema is left as given
+    assert closed({"type": "object"}) == {"type": "object"}  # no properties listed: any object
+    kept = {"type": "object", "properties": {"a": {}}, "additionalProperties": {"type": "string"}}
+    assert closed(kept) == kept
+    import jsonschema
+
+    answer = {"name": "Ada", "age": 36}
+    jsonschema.validate(answer, closed(open_person))  # what is valid closed is valid as given
+    jsonschema.validate(answer, open_person)

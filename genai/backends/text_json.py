@@ -100,6 +100,27 @@ def schema_from(json_schema: Any, response_format: Any) -> dict[str, Any] | None
     return check_schema(schema, "response_format.json_schema.schema")
 
 
+def closed(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` for an engine to constrain to: every object that lists its properties gets
+    no others unless it says so (``additionalProperties``), as OpenAI's strict mode asks.
+    An answer valid for this is valid for ``schema``; without it a small model may add
+    properties until max_new_tokens (seen with SmolLM2-135M on a tool's arguments)."""
+
+    def close(node: Any) -> Any:
+        if isinstance(node, list):
+            return [close(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        node = {key: close(value) for key, value in node.items()}
+        if isinstance(node.get("properties"), dict) and not (
+            {"additionalProperties", "patternProperties", "unevaluatedProperties"} & set(node)
+        ):
+            node["additionalProperties"] = False
+        return node
+
+    return close(schema)
+
+
 def parse_answer(
     text: str, schema: dict[str, Any], finish_reason: str, settings: dict[str, Any]
 ) -> Any:

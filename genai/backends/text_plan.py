@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidParameterError
-from .text_json import schema_from
+from .text_json import closed, schema_from
 from .text_tools import ToolPlan
 
 
@@ -23,7 +23,9 @@ class Plan:
     @property
     def engine_schema(self) -> dict[str, Any] | None:
         """The schema the engine constrains decoding to (tool calls' or the answer's)."""
-        return self.tools.schema if self.tools is not None and self.tools.active else self.schema
+        if self.tools is not None and self.tools.active:
+            return self.tools.schema
+        return None if self.schema is None else closed(self.schema)
 
     @classmethod
     def of(cls, settings: dict[str, Any], given: dict[str, Any]) -> Plan:

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import InvalidParameterError
 from ..params import check_text
-from .text_json import check_schema, parse_answer
+from .text_json import check_schema, closed, parse_answer
 
 MAX_TOOLS = 64
 # Calls in one answer: without a cap a small model may repeat a call until max_new_tokens
@@ -209,7 +209,7 @@ class ToolPlan:
         defs: dict[str, Any] = {}
         calls = []
         for index, function in enumerate(callable_):
-            arguments, found = _hoist_defs(function.parameters, f"f{index}_")
+            arguments, found = _hoist_defs(closed(function.parameters), f"f{index}_")
             defs.update(found)
             calls.append({
                 "type": "object",
