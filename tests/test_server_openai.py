@@ -169,7 +169,7 @@ def test_json_object_and_a_cut_answer(client, generator):
     answer = client.chat.completions.create(
         model=MODEL,
         messages=[
-            {"role": "user", "content": "Give the city and country of Paris as a JSON object."}
+            {"role": "user", "content": 'Describe Paris as JSON with keys "city" and "country".'}
         ],
         response_format={"type": "json_object"},
         temperature=0,

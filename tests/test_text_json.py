@@ -143,15 +143,28 @@ def constrained(smollm2_gguf):
 
 @pytest.mark.real_weights
 def test_constrained_answers_parse_and_validate_every_time(constrained):
+    """Greedy, every answer is whole and valid; sampled, an answer is valid or, when the model
+    rambles inside an open-ended value until max_new_tokens, the typed error naming it."""
     import jsonschema
 
+    cut = 0
     for seed, (prompt, schema) in enumerate(SCHEMAS):
         for temperature in (0.0, 1.0):
-            result = constrained(
-                prompt, json_schema=schema, max_new_tokens=200, temperature=temperature, seed=seed
-            )
+            try:
+                result = constrained(
+                    prompt,
+                    json_schema=schema,
+                    max_new_tokens=200,
+                    temperature=temperature,
+                    seed=seed,
+                )
+            except IncompleteOutputError:
+                assert temperature > 0, (prompt, schema)
+                cut += 1
+                continue
             jsonschema.validate(result.parsed, schema)
             assert result.finish_reason == "eos", result.text
+    assert cut <= 2, f"{cut} of {len(SCHEMAS)} sampled answers ran past max_new_tokens"
 
 
 @pytest.mark.real_weights
