@@ -77,34 +77,39 @@ def test_a_text_models_concurrency_is_its_engines_slots(tiny_gguf):
         generator = app.state.genai.pool.load(app.state.genai.pool.get("chat", "text", ""))
         slots = getattr(generator, "slots", None) or generator.parallel
         wait_for(lambda: queue.capacity == slots, "the queue did not take the engine's slots")
-        assert slots > 4  # more than the old fixed default: 8 streams are not queued behind 4
         assert fixed.state.genai.pool.queues["chat"].capacity == 2  # --concurrency wins
 
 
-def _eight_streams(url: str) -> None:
+def _streams_at_once(url: str, count: int) -> None:
     def stream(index: int) -> int:
         body = chat("chat", max_tokens=100, stream=True, seed=index, temperature=1.0)
         with httpx.stream("POST", url + "/v1/chat/completions", json=body, timeout=120) as reply:
             return sum(1 for _ in reply.iter_lines())
 
-    with ThreadPoolExecutor(8) as pool:
-        assert all(lines > 0 for lines in pool.map(stream, range(8)))
+    with ThreadPoolExecutor(count) as pool:
+        assert all(lines > 0 for lines in pool.map(stream, range(count)))
 
 
-@pytest.mark.parametrize("concurrency", [None, 4])
-def test_eight_streams_run_together_on_llama_cpp(tiny_gguf, concurrency):
-    limits = Limits(concurrency=concurrency)
+@pytest.mark.parametrize("limit", ["slots", "half"])
+def test_as_many_streams_as_the_engine_has_slots_run_together(tiny_gguf, limit):
+    """With the default concurrency no stream waits in the server's queue while the engine has
+    a free slot; the control, a fixed limit of half the slots, makes some wait."""
+    import genai
+
+    slots = getattr(genai.load(tiny_gguf), "slots", None) or genai.load(tiny_gguf).parallel
+    assert slots >= 2
+    limits = Limits(concurrency=None if limit == "slots" else slots // 2)
     app = create_app(ServerConfig(models={"chat": tiny_gguf}, limits=limits, ui=False))
     with running(app) as url:
         httpx.post(url + "/v1/chat/completions", json=chat("chat"), timeout=120)  # load it
         queue = app.state.genai.pool.queues["chat"]
-        if concurrency is None:
-            wait_for(lambda: queue.capacity >= 8, "the queue did not take the engine's slots")
-        _eight_streams(url)
-        if concurrency is None:
+        if limit == "slots":
+            wait_for(lambda: queue.capacity == slots, "the queue did not take the engine's slots")
+        _streams_at_once(url, slots)
+        if limit == "slots":
             assert queue.waited == 0  # none waited for a slot
         else:
-            assert queue.waited > 0  # the old fixed 4: streams 5-8 were queued
+            assert queue.waited > 0  # a limit below the slots queued some
 
 
 # --- the LRU ------------------------------------------------------------------------------------
