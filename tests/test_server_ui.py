@@ -19,3 +19,30 @@ def test_the_apps_queue_polls_slowly_when_idle():
     assert queue.sleep_when_free == IDLE_POLL_S
     assert queue.progress_update_sleep_when_free == PROGRESS_POLL_S
     quiet_queue(object())  # an app without Gradio's queue settings is left alone
+
+
+def test_the_page_at_ui_uses_the_servers_models_and_queues(tiny_gguf):
+    """Through /ui (the app's own API, as a browser calls it): a served model runs through
+    the server's pool and queue (so /health lists it); anything else is refused."""
+    import inspect
+
+    import genai.app
+
+    if "gate" not in inspect.signature(genai.app.build_demo).parameters:
+        pytest.skip("this genai.app takes no model gate yet (H6's work)")
+    gradio_client = pytest.importorskip("gradio_client", reason="pip install gradio_client")
+    import httpx
+
+    from genai.server import ServerConfig, create_app
+    from genai.server.testing import running
+
+    app = create_app(ServerConfig(models={"chat": tiny_gguf}))
+    with running(app) as url:
+        client = gradio_client.Client(url + "/ui/", verbose=False)
+        history, _, stats = client.predict("hi", [], "chat", "", 4, 0.0, 0.9, 1, api_name="/chat")
+        assert "4 tokens" in stats
+        assert httpx.get(url + "/health").json()["models_loaded"] == ["chat"]
+        assert app.state.genai.pool.queues["chat"].running == 0
+        with pytest.raises(Exception) as refused:
+            client.predict("hi", [], "/root/.ssh", "", 4, 0.0, 0.9, 1, api_name="/chat")
+        assert "not served here" in str(refused.value)

@@ -109,7 +109,7 @@ class ServerGate(ModelGate):
         if not isinstance(name, str) or name not in self.server.pool.listing():
             served = ", ".join(self.choices(task)) or "none"
             raise ServedOnlyError(
-                f"this server does not serve that model for {task}; pick one of: {served}"
+                f"model {str(name)[:200]!r} is not served here for {task}; pick one of: {served}"
             )
         served = self.server.pool.listing()[name]
         if not self._fits(served, task):
