@@ -242,8 +242,21 @@ def test_completions_take_a_prompt_or_a_list(client, http):
         ({"messages": [{"role": "banana", "content": "hi"}]}, "messages[0].role"),
         ({"messages": [{"role": "user", "content": "x\ud800y"}]}, "messages[0].content"),
         ({"messages": [{"role": "user", "content": "x\x00y"}]}, "messages[0].content"),
+        ({"logit_bias": {"12": 5}}, "logit_bias"),
+        ({"top_logprobs": 2}, "top_logprobs"),
+        ({"tools": [{"type": "function", "function": {"name": "a b"}}]}, "tools"),
+        ({"tool_choice": "required"}, "tool_choice"),
+        ({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": 5}}}, "response_format"),
+        ({"user": 5}, "user"),
+        ({"user": ["someone"]}, "user"),
+        ({"metadata": {"a": 1}}, "metadata"),
+        ({"metadata": "tag"}, "metadata"),
+        ({"metadata": {f"k{i}": "v" for i in range(17)}}, "metadata"),
+        ({"store": "yes"}, "store"),
+        ({"messages": [{"role": "tool", "content": "sunny"}]}, "messages[0].tool_call_id"),
+        ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}]}, "messages[0].content[0]"),
     ],
-)
+)  # fmt: skip
 def test_bad_chat_requests_get_400_naming_the_parameter(http, extra, param):
     response = post_raw(http, "/v1/chat/completions", chat_body(**extra))
     error = assert_openai_error(response, 400, param)
@@ -252,9 +265,68 @@ def test_bad_chat_requests_get_400_naming_the_parameter(http, extra, param):
 
 def test_neutral_values_of_unsupported_parameters_pass(client):
     answer = client.chat.completions.create(
-        **chat_body(logprobs=False, presence_penalty=0, frequency_penalty=0, user="someone")
+        **chat_body(
+            logprobs=False,
+            presence_penalty=0,
+            frequency_penalty=0,
+            logit_bias={},
+            top_logprobs=0,
+            response_format={"type": "text"},
+            tool_choice="none",
+            user="someone",
+            metadata={"team": "search"},
+            store=False,
+        )
     )
     assert answer.choices[0].message.content
+
+
+def test_a_picture_in_a_message_is_refused_as_text_only(client):
+    parts = [
+        {"type": "text", "text": "What is in this picture?"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+    ]
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(**chat_body(messages=[{"role": "user", "content": parts}]))
+    assert "this model takes text only" in str(raised.value)
+    text_parts = [{"type": "text", "text": "hello "}, {"type": "text", "text": "there"}]
+    answer = client.chat.completions.create(
+        **chat_body(messages=[{"role": "user", "content": text_parts}])
+    )
+    assert (
+        answer.usage.prompt_tokens
+        == client.chat.completions.create(**chat_body()).usage.prompt_tokens
+    )
+
+
+@pytest.mark.parametrize("field", ["max_tokens", "max_completion_tokens"])
+def test_errors_name_the_openai_field_the_client_sent(http, field):
+    body = chat_body()
+    del body["max_tokens"]
+    response = http.post("/v1/chat/completions", json={**body, field: 100_000})
+    error = assert_openai_error(response, 400, field)
+    assert (
+        error["message"].startswith(f"{field}=100000") and "max_new_tokens" not in error["message"]
+    )
+
+
+def test_tool_history_is_accepted_by_a_model_without_tools(client):
+    """An assistant's tool calls and a tool's result, on a model whose template has no tools
+    and whose engine does not constrain decoding (tool_choice none: nothing is constrained)."""
+    history = [
+        {"role": "user", "content": "weather in paris"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
+         "function": {"name": "get_weather", "arguments": '{"city": "paris"}'}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "snow"},
+    ]  # fmt: skip
+    tools = [{"type": "function", "function": {"name": "get_weather"}}]
+    answer = client.chat.completions.create(
+        **chat_body(messages=history, tools=tools, tool_choice="none")
+    )
+    assert answer.choices[0].message.content and answer.choices[0].message.tool_calls is None
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(**chat_body(messages=history, tools=tools))
+    assert raised.value.body["param"] == "tools"
 
 
 def test_openai_client_raises_bad_request(client):
@@ -316,6 +388,14 @@ def test_image_url_is_served_under_a_random_name(client, http):
     assert http.get("/v1/files/..%2F..%2Fetc%2Fpasswd").status_code == 404
 
 
+def test_image_urls_use_the_servers_address_not_the_requests_host(base_url, http):
+    body = {"model": "tiny-sd", "prompt": "a dog", "size": "64x64", "response_format": "url",
+            "steps": 1}  # fmt: skip
+    answer = http.post("/v1/images/generations", json=body, headers={"Host": "evil.example"})
+    url = answer.json()["data"][0]["url"]
+    assert url.startswith(base_url + "/v1/files/") and "evil" not in url
+
+
 def test_unconditional_model_records_the_prompt_and_says_it_was_not_used(client):
     answer = client.images.generate(model="tiny-ddpm", prompt="a face", extra_body={"steps": 2})
     width, height = decode_png(answer.data[0].b64_json).size
@@ -330,6 +410,8 @@ def test_unconditional_model_records_the_prompt_and_says_it_was_not_used(client)
         ({"size": "big"}, "size"),
         ({"size": "4096x4096"}, "size"),
         ({"size": "60x64"}, "size"),
+        ({"size": "\uff16\uff14x64"}, "size"),  # full-width digits
+        ({"user": {"id": 1}}, "user"),
         ({"n": 9}, "n"),
         ({"quality": "hd"}, "quality"),
         ({"response_format": "jpeg"}, "response_format"),
@@ -507,6 +589,10 @@ def test_api_key_is_enforced_when_set(models):
             anonymous.models.list()
         assert_openai_error(httpx.post(url + "/v1/chat/completions", json=chat_body()), 401)
         assert httpx.get(url + "/metrics").status_code == 401
+        assert httpx.get(url + "/docs").status_code == 401
+        assert httpx.get(url + "/openapi.json").status_code == 401
+        keyed_docs = httpx.get(url + "/openapi.json", headers={"Authorization": "Bearer sekret"})
+        assert "/v1/chat/completions" in keyed_docs.json()["paths"]
         assert httpx.get(url + "/health").status_code == 200  # load balancers need no key
         keyed = openai.OpenAI(base_url=url + "/v1", api_key="sekret", max_retries=0)
         assert keyed.chat.completions.create(**chat_body()).choices[0].message.content
@@ -597,3 +683,104 @@ def test_least_recently_used_model_is_unloaded_past_the_limit(models):
         assert http.get("/health").json()["models_loaded"] == ["tiny-vits"]
         assert http.post("/v1/chat/completions", json=chat_body()).status_code == 200  # reloads
         assert http.get("/health").json()["models_loaded"] == ["tiny-chat"]
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--timeout", "nan"), ("--timeout", "inf"), ("--max-audio-seconds", "inf"),
+     ("--max-audio-seconds", "-1"), ("--concurrency", "0")],
+)  # fmt: skip
+def test_serve_refuses_limits_that_are_not_finite_and_positive(flag, value):
+    from genai.cli import build_parser
+    from genai.cli.serve import config_from
+    from genai.errors import GenaiError
+
+    with pytest.raises(GenaiError, match="finite number above 0"):
+        config_from(build_parser().parse_args(["serve", flag, value]))
+
+
+def test_serve_concurrency_defaults_to_the_engine():
+    from genai.cli import build_parser
+    from genai.cli.serve import config_from
+
+    parser = build_parser()
+    assert config_from(parser.parse_args(["serve"])).limits.concurrency is None
+    assert config_from(parser.parse_args(["serve", "--concurrency", "2"])).limits.concurrency == 2
+
+
+def test_completions_are_raw_and_echo_and_suffix_are_answered(client, tiny_llama_dir):
+    import genai
+
+    generator = genai.load(tiny_llama_dir, device="cpu")
+    prompt = "the capital of france is"
+    answer = client.completions.create(
+        model="tiny-chat", prompt=prompt, max_tokens=3, temperature=0
+    )
+    assert answer.usage.prompt_tokens == generator.count_tokens(prompt, raw=True)
+    assert answer.usage.prompt_tokens < generator.count_tokens(prompt)  # no chat template
+    raw = generator(prompt, raw=True, max_new_tokens=3, temperature=0)
+    assert answer.choices[0].text == raw.text
+    echoed = client.completions.create(
+        model="tiny-chat", prompt=prompt, max_tokens=3, temperature=0, echo=True
+    )
+    assert echoed.choices[0].text == prompt + raw.text
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.completions.create(model="tiny-chat", prompt=prompt, suffix=" end.", max_tokens=3)
+    assert raised.value.body["param"] == "suffix" and "suffix" in raised.value.body["message"]
+
+
+def test_embeddings_from_an_engine_without_them_are_a_clear_400(client):
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.embeddings.create(model="tiny-chat", input=["hello", "world"])
+    assert raised.value.body["param"] == "model"
+    assert "GGUF model on llama.cpp" in raised.value.body["message"]
+    with pytest.raises(openai.BadRequestError):
+        client.embeddings.create(model="tiny-chat", input=[])
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.embeddings.create(model="tiny-sd", input="hello")
+    assert raised.value.body["param"] == "model"
+
+
+def test_responses_answer_and_continue_a_stored_conversation(client):
+    first = client.responses.create(
+        model="tiny-chat", input="hello there", max_output_tokens=4, temperature=0,
+        instructions="Answer briefly.",
+    )  # fmt: skip
+    assert first.object == "response" and first.id.startswith("resp_")
+    assert first.status == "incomplete" and first.incomplete_details.reason == "max_output_tokens"
+    assert first.output_text and first.usage.output_tokens == 4
+    second = client.responses.create(
+        model="tiny-chat", input="and then?", previous_response_id=first.id, max_output_tokens=4,
+        temperature=0,
+    )  # fmt: skip
+    assert second.previous_response_id == first.id
+    assert second.usage.input_tokens > first.usage.input_tokens  # the earlier turns are in it
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.responses.create(model="tiny-chat", input="hi", previous_response_id="resp_nope")
+    assert raised.value.body["param"] == "previous_response_id"
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.responses.create(model="tiny-chat", input="hi", max_output_tokens=100_000)
+    assert raised.value.body["param"] == "max_output_tokens"
+    assert "max_output_tokens" in raised.value.body["message"]
+
+
+def test_responses_stream_their_events(client):
+    whole = client.responses.create(
+        model="tiny-chat", input="hello there", max_output_tokens=5, temperature=0
+    )
+    events = list(
+        client.responses.create(
+            model="tiny-chat", input="hello there", max_output_tokens=5, temperature=0, stream=True
+        )
+    )
+    kinds = [event.type for event in events]
+    assert kinds[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    assert kinds[-1] == "response.incomplete" and "response.output_text.done" in kinds
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert deltas == whole.output_text == events[-1].response.output_text
+    assert [e.sequence_number for e in events] == list(range(len(events)))

@@ -9,8 +9,12 @@ unless told otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
+import math
 import os
+import signal
+import threading
 from pathlib import Path
 
 from ..errors import GenaiError
@@ -25,7 +29,12 @@ LIMIT_FLAGS = (
     ("--max-image-side", "max_image_side", int, "largest picture side, pixels"),
     ("--max-audio-seconds", "max_audio_seconds", float, "longest music/sound duration"),
     ("--max-speech-chars", "max_speech_chars", int, "longest speech input, characters"),
-    ("--concurrency", "concurrency", int, "generations of one model at once"),
+    (
+        "--concurrency",
+        "concurrency",
+        int,
+        "generations of one model at once (default: a text engine's slots, 4 for other models)",
+    ),
     ("--queue-size", "queue_size", int, "requests of one model waiting; more get 503"),
     ("--timeout", "timeout_s", float, "seconds a request may take"),
     ("--max-loaded-models", "max_loaded_models", int, "models kept loaded (LRU)"),
@@ -69,12 +78,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--output-dir", type=Path, default=None, help="where pictures answered by URL are kept"
     )
+    parser.add_argument(
+        "--public-url",
+        default=None,
+        metavar="URL",
+        help="the address clients reach the server at, for URLs in answers (default: the "
+        "address it listens on; never a request's Host header)",
+    )
+    parser.add_argument(
+        "--shutdown-grace",
+        type=float,
+        default=defaults.shutdown_grace_s,
+        metavar="SECONDS",
+        help="on SIGTERM/SIGINT, requests in flight get this long to finish before they are "
+        f"cancelled (default {defaults.shutdown_grace_s:g})",
+    )
     limits = parser.add_argument_group("limits")
     for flag, name, kind, help in LIMIT_FLAGS:
-        limits.add_argument(
-            flag, dest=name, type=kind, default=getattr(defaults, name),
-            help=f"{help} (default {getattr(defaults, name)})",
-        )  # fmt: skip
+        default = getattr(defaults, name)
+        shown = "" if default is None else f" (default {default})"
+        limits.add_argument(flag, dest=name, type=kind, default=default, help=help + shown)
     parser.set_defaults(run=run)
 
 
@@ -120,15 +143,23 @@ def config_from(args: argparse.Namespace):
             "to serve without one"
         )
     for flag, name, _, _ in LIMIT_FLAGS:
-        if getattr(args, name) <= 0:
-            raise GenaiError(f"{flag} {getattr(args, name)} must be above 0")
-    limits = Limits(**{name: getattr(args, name) for _, name, _, _ in LIMIT_FLAGS})
+        value = getattr(args, name)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise GenaiError(f"{flag} {value} must be a finite number above 0")
+    grace = args.shutdown_grace
+    if not (math.isfinite(grace) and 0 <= grace <= 3600):
+        raise GenaiError(f"--shutdown-grace {grace} must be 0 to 3600 seconds")
+    chosen = {name: getattr(args, name) for _, name, _, _ in LIMIT_FLAGS}
+    limits = Limits(**chosen, shutdown_grace_s=grace)
+    if args.public_url and not args.public_url.startswith(("http://", "https://")):
+        raise GenaiError(f"--public-url {args.public_url!r} must start with http:// or https://")
     return ServerConfig(
         models=parse_models(args.models),
         limits=limits,
         api_key=api_key,
         output_dir=args.output_dir,
         ui=not args.no_ui,
+        public_url=args.public_url,  # None: the address each connection reached (its socket)
     )
 
 
@@ -142,11 +173,45 @@ def build_server(args: argparse.Namespace):
     if config.ui:
         require("gradio", "app")
     from ..server import create_app
+    from ..server.app import DRAIN_S
 
     app = create_app(config)
-    return uvicorn.Server(
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, stopping genai's way on SIGTERM/SIGINT: requests in flight get
+        --shutdown-grace seconds to finish, then are cancelled; the exit code is 0 (SIGTERM)
+        or 130 (SIGINT) instead of the signal raised again."""
+
+        signal: int | None = None
+
+        def handle_exit(self, sig: int, frame) -> None:
+            if self.signal is None:
+                self.signal = sig
+                app.state.genai.stop()
+            super().handle_exit(sig, frame)
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            handled = (signal.SIGINT, signal.SIGTERM)
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    # uvicorn waits a little longer than the grace, so cancelled requests still answer.
+    graceful = int(math.ceil(config.limits.shutdown_grace_s + DRAIN_S / 2))
+    return Server(
         uvicorn.Config(
-            app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=5
+            app,
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            timeout_graceful_shutdown=graceful,
         )
     )
 
@@ -154,4 +219,6 @@ def build_server(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     server = build_server(args)
     server.run()
-    return 0 if server.started else 2
+    if not server.started:
+        return 2
+    return 130 if server.signal == signal.SIGINT else 0

@@ -1,9 +1,11 @@
 """The FastAPI application: ``create_app(ServerConfig(...))``.
 
-Routes: /v1/models, /v1/chat/completions, /v1/completions, /v1/images/generations,
-/v1/audio/speech, /v1/audio/generations, /v1/files/{name}, /health, /metrics, and the
-Gradio studio at /ui. With an API key, /v1 and /metrics want ``Authorization: Bearer <key>``
-and the studio asks for it as its password; /health stays open for load balancers.
+Routes: /v1/models, /v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings,
+/v1/images/generations, /v1/audio/speech, /v1/audio/generations, /v1/files/{name}, /health,
+/metrics, /docs, and the Gradio studio at /ui (under the server's models, queues and limits:
+genai.server.ui). With an API key, /v1, /metrics, /docs and /openapi.json want
+``Authorization: Bearer <key>`` and the studio asks for it as its password; /health stays
+open for load balancers.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import threading
 import time
 from contextlib import asynccontextmanager
 
@@ -20,7 +23,7 @@ from fastapi.responses import PlainTextResponse
 
 from .. import __version__
 from ..paths import cache_dir
-from . import errors, routes_audio, routes_images, routes_text
+from . import errors, routes_audio, routes_images, routes_responses, routes_text
 from .config import ServerConfig
 from .errors import APIError
 from .limits import BodySizeLimit, Workers
@@ -30,6 +33,8 @@ from .pool import ModelPool, ServedModel
 logger = logging.getLogger("genai.server")
 
 URL_FILES_TTL_S = 3600  # pictures answered by URL are kept this long (OpenAI's URLs expire too)
+DRAIN_S = 2.0  # once cancelled, generations get this long to stop before the process exits
+KEYED_PATHS = ("/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json")
 
 
 class Server:
@@ -44,6 +49,9 @@ class Server:
         self.output_dir = config.output_dir or cache_dir() / "server-files"
         self.started = time.time()
         self.loop: asyncio.AbstractEventLoop | None = None  # set when the server starts
+        self.responses = routes_responses.ResponseStore()
+        self.stopping = False
+        self.cancelled_at_stop = 0
         self.metrics.gauge(
             "genai_requests_running", "Generations running, by model.", self._running
         )
@@ -57,10 +65,42 @@ class Server:
         return served
 
     def _running(self):
-        return [((("model", q.name),), q.running) for q in self.pool.queues.values()]
+        return [((("model", q.name),), q.running) for q in self.pool.distinct_queues()]
 
     def _waiting(self):
-        return [((("model", q.name),), q.waiting) for q in self.pool.queues.values()]
+        return [((("model", q.name),), q.waiting) for q in self.pool.distinct_queues()]
+
+    def public_url(self, request: Request) -> str:
+        """The base URL for links in answers: the configured one, else the address this
+        server listens on (never the request's Host header, which a client chooses)."""
+        if self.config.public_url:
+            return self.config.public_url.rstrip("/")
+        host, port = request.scope.get("server") or ("127.0.0.1", 80)
+        host = f"[{host}]" if ":" in str(host) else host
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        """A signal asked the server to stop: requests in flight get the limits'
+        ``shutdown_grace_s`` to finish, then are cancelled (from any thread; returns at once)."""
+        if self.stopping:
+            return
+        self.stopping = True
+        timer = threading.Timer(self.limits.shutdown_grace_s, self._cancel_in_flight)
+        timer.daemon = True
+        timer.start()
+
+    def _cancel_in_flight(self) -> None:
+        self.cancelled_at_stop += self.workers.cancel_all()
+
+    def drain(self) -> int:
+        """At shutdown: cancel what still runs, wait up to DRAIN_S for it; how many were
+        cancelled since the stop began."""
+        self._cancel_in_flight()
+        if not self.workers.shutdown(DRAIN_S):
+            logger.warning("%d generations were still stopping at exit", self.workers.in_flight)
+        # Not genai.lifecycle.shutdown(): it refuses every later generation in the process,
+        # and an app that stops its server may go on. At exit genai.lifecycle stops the rest.
+        return self.cancelled_at_stop
 
     def _loaded(self):
         return [((), len(self.pool.loaded_ids()))]
@@ -84,7 +124,7 @@ class Guard:
 
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "")
-        if scope["type"] != "http" or not (path.startswith("/v1/") or path == "/metrics"):
+        if scope["type"] != "http" or not (path.startswith("/v1/") or path in KEYED_PATHS):
             return await self.app(scope, receive, send)
         key = self.server.config.api_key
         if key is not None and not _authorized(scope, key):
@@ -140,7 +180,9 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         await anyio.to_thread.run_sync(server.pool.listing)  # read the catalog once, up front
         await anyio.to_thread.run_sync(server.prune_files)
         yield
-        server.workers.shutdown()
+        cancelled = await anyio.to_thread.run_sync(server.drain)
+        # Beside uvicorn's own "Shutting down" lines, in the server's log.
+        logging.getLogger("uvicorn.error").info("%d requests in flight were cancelled", cancelled)
 
     app = FastAPI(
         title="genai",
@@ -151,11 +193,13 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     )
     app.state.genai = server
     errors.install(app)
-    for module in (routes_text, routes_images, routes_audio):
+    for module in (routes_text, routes_responses, routes_images, routes_audio):
         app.include_router(module.router)
     _add_service_routes(app, server)
     if config.ui:
-        mount_studio(app, config.api_key)
+        from .ui import mount_studio
+
+        mount_studio(app, server)
     app.add_middleware(Guard, server=server)
     app.add_middleware(BodySizeLimit, max_bytes=config.limits.max_body_bytes)
     return app
@@ -191,34 +235,3 @@ def _add_service_routes(app: FastAPI, server: Server) -> None:
         return PlainTextResponse(
             server.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
-
-
-def mount_studio(app: FastAPI, api_key: str | None) -> None:
-    """The Gradio studio at /ui: ``genai.app`` where the package has it, else demos/app.py."""
-    import gradio as gr
-
-    module = _studio_module()
-    demo = getattr(module, "demo", None) or module.build_demo()
-    auth = None
-    if api_key is not None:
-
-        def auth(username: str, password: str) -> bool:
-            return hmac.compare_digest(password.encode(), api_key.encode())
-
-    options = {"css": getattr(module, "CSS", None), "theme": gr.themes.Soft()}
-    gr.mount_gradio_app(
-        app, demo, path="/ui", auth=auth, auth_message="Password: the server's API key", **options
-    )
-
-
-def _studio_module():
-    import importlib
-
-    try:
-        return importlib.import_module("genai.app")
-    except ModuleNotFoundError as error:
-        if error.name != "genai.app":
-            raise
-    from ..cli.demo import app_path, load_app
-
-    return load_app(app_path())

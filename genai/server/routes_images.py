@@ -74,7 +74,8 @@ async def generate_images(body: ImageRequest, request: Request) -> dict[str, Any
         names = [f"{secrets.token_urlsafe(24)}.png" for _ in pngs]
         for name, png in zip(names, pngs, strict=True):
             atomic_write_bytes(server.output_dir / name, png)
-        return result, [{"url": str(request.url_for("output_file", name=n))} for n in names]
+        base = server.public_url(request)
+        return result, [{"url": f"{base}/v1/files/{n}"} for n in names]
 
     result, data = await server.workers.run(
         server.pool.queue(served), work, cancel, watch=lambda: client_gone(request)

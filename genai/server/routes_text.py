@@ -1,99 +1,102 @@
-"""POST /v1/chat/completions and /v1/completions.
+"""POST /v1/chat/completions, /v1/completions and /v1/embeddings.
 
-A whole answer is one plain call per choice (several choices run side by side: engines that
-decode parallel sequences serve them together). A streamed answer reads the model's stream
-(``generator.stream``), choice after choice, and stops decoding as soon as its client goes
-away or its time is up. Choice ``i`` of a request with ``seed`` uses ``seed + i``: ``n=1``
-with a seed answers what the first choice of ``n=2`` with that seed answers.
+Chat runs the model's chat template; ``/v1/completions`` is a raw completion: the prompt
+continues as given (genai's ``raw=True``), as OpenAI's and llama.cpp's own servers do. A
+whole answer is one plain call per choice; a streamed one reads one ``generator.stream`` per
+choice, all started together so that an engine decoding parallel sequences interleaves them.
+Either way decoding stops as soon as the client goes away or its time is up. Choice ``i`` of
+a request with ``seed`` uses ``seed + i``: ``n=1`` with a seed answers what the first choice
+of ``n=2`` with that seed answers.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import secrets
+import base64
+import struct
 import threading
 import time
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from ..errors import GenerationCancelled
+from ..errors import GenaiError, GenerationCancelled
 from ..seeding import MAX_SEED
-from .errors import from_exception
-from .limits import client_gone, timed_out
-from .schemas import ChatRequest, CompletionRequest, Sampling
+from .errors import APIError, from_exception
+from .limits import client_gone
+from .schemas_text import ChatRequest, CompletionRequest, EmbeddingRequest, Sampling
+from .text_reply import Feed, Reply
 
 router = APIRouter()
 
-# genai's reasons a generation ended -> OpenAI's
-FINISH_REASONS = {"eos": "stop", "stop": "stop", "length": "length"}
+MAX_EMBEDDING_INPUTS = 2048  # OpenAI's limit on texts per request
 
 
 @router.post("/v1/chat/completions")
 async def chat_completions(body: ChatRequest, request: Request):
-    prompt = [message.as_genai() for message in body.messages]
-    return await _complete(request, body, [prompt], chat=True)
+    body.check(request.app.state.genai.limits.max_n)
+    return await _complete(request, body, [body.prompt()], chat=True)
 
 
 @router.post("/v1/completions")
 async def completions(body: CompletionRequest, request: Request):
+    body.check(request.app.state.genai.limits.max_n)
     return await _complete(request, body, body.prompts(), chat=False)
 
 
-class Feed:
-    """Events from the worker thread to the event loop, in order."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.queue: asyncio.Queue[tuple] = asyncio.Queue()
-
-    def put(self, *event: Any) -> None:
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
+def _calls(prompts: list, seeds: list) -> list[tuple[Any, int | None]]:
+    return [(prompt, seed) for prompt in prompts for seed in seeds]
 
 
-def _generate(server, served, prompts, parameters, seeds, cancel: threading.Event) -> list:
-    """In a worker thread: every choice of every prompt as a TextResult, choices side by side;
-    setting ``cancel`` (the client left, the deadline passed) stops the decoding."""
-    generator = server.pool.load(served)
-    calls = [(prompt, seed) for prompt in prompts for seed in seeds]
-    parameters = {**parameters, "cancel": cancel}
+def _seeded(parameters: dict[str, Any], seed: int | None) -> dict[str, Any]:
+    return parameters if seed is None else {**parameters, "seed": seed}
 
-    def one(call):
-        prompt, seed = call
-        return generator(prompt, **(parameters if seed is None else {**parameters, "seed": seed}))
 
+def _generate(server, served, calls, parameters) -> list:
+    """In a worker thread: every choice of every prompt as a TextResult, side by side;
+    ``parameters["cancel"]`` (set when the client left or the deadline passed) stops them."""
+    generator = server.pool.load(served, server.loop)
     if len(calls) == 1:
-        return [one(calls[0])]
+        return [generator(calls[0][0], **_seeded(parameters, calls[0][1]))]
     with ThreadPoolExecutor(len(calls), thread_name_prefix="genai-serve-choice") as pool:
-        return list(pool.map(one, calls))
+        return list(
+            pool.map(lambda call: generator(call[0], **_seeded(parameters, call[1])), calls)
+        )
 
 
-def _produce(server, served, prompts, parameters, seeds, cancel: threading.Event, feed: Feed):
-    """In a worker thread: every choice streamed, as ready/piece/end/done/error events."""
+def produce(server, served, calls, parameters, cancel: threading.Event, feed: Feed) -> None:
+    """In a worker thread: every choice streamed at once, as ready/piece/end/done/error events."""
     try:
-        generator = server.pool.load(served)
-        for prompt_index, prompt in enumerate(prompts):
-            for choice, seed in enumerate(seeds):
-                index = prompt_index * len(seeds) + choice
-                seeded = parameters if seed is None else {**parameters, "seed": seed}
-                stream = generator.stream(prompt, **seeded)  # checks every parameter first
-                if index == 0:
-                    feed.put("ready")
-                try:
-                    for piece in stream:
-                        if cancel.is_set():
-                            break
-                        feed.put("piece", index, piece)
-                finally:
+        generator = server.pool.load(served, server.loop)
+        # Every stream's parameters are checked before the first piece is sent.
+        streams = [generator.stream(prompt, **_seeded(parameters, seed)) for prompt, seed in calls]
+        feed.put("ready")
+
+        def drain(index: int) -> None:
+            stream = streams[index]
+            try:
+                for piece in stream:
                     if cancel.is_set():
-                        stream.close()
+                        break
+                    feed.put("piece", index, piece)
+            finally:
                 if cancel.is_set():
-                    raise GenerationCancelled("the request was cancelled")
-                feed.put("end", index, stream.result)
+                    stream.close()
+            if cancel.is_set():
+                raise GenerationCancelled("the request was cancelled")
+            feed.put("end", index, stream.result)
+
+        if len(streams) == 1:
+            drain(0)
+        else:
+            with ThreadPoolExecutor(len(streams), thread_name_prefix="genai-serve-choice") as pool:
+                futures = [pool.submit(drain, index) for index in range(len(streams))]
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                failed = [f for f in futures if f in done and f.exception() is not None]
+                if failed:
+                    cancel.set()  # one choice failed: the others stop too
+                    raise failed[0].exception()
         feed.put("done")
     except BaseException as error:  # handed to the event loop, which answers the client
         feed.put("error", error)
@@ -101,32 +104,38 @@ def _produce(server, served, prompts, parameters, seeds, cancel: threading.Event
 
 async def _complete(request: Request, body: Sampling, prompts: list, *, chat: bool):
     server = request.app.state.genai
-    body.check(server.limits.max_n)
     served = await server.served(request, body.model, "text")
-    parameters = body.generation_parameters()
+    names = {"max_new_tokens": body.length_field}
+    cancel = threading.Event()
+    parameters = {**body.generation_parameters(), "cancel": cancel}
     seeds = [None if body.seed is None else (body.seed + i) % (MAX_SEED + 1) for i in range(body.n)]
+    calls = _calls(prompts, seeds)
     deadline = time.monotonic() + server.limits.timeout_s
-    reply = _Reply(server, served.id, body, chat, len(prompts), deadline)
+    reply = Reply(server, served.id, body, chat, prompts, deadline, names)
     queue = server.pool.queue(served)
     if not body.stream:
-        cancel = threading.Event()
-        results = await server.workers.run(
-            queue,
-            lambda: _generate(server, served, prompts, parameters, seeds, cancel),
-            cancel,  # set when the client leaves or the deadline passes: decoding stops
-            watch=lambda: client_gone(request),
-        )
+        try:
+            results = await server.workers.run(
+                queue,
+                lambda: _generate(server, served, calls, parameters),
+                cancel,  # set when the client leaves or the deadline passes: decoding stops
+                watch=lambda: client_gone(request),
+            )
+        except GenaiError as error:
+            raise from_exception(error, names) from None
         return JSONResponse(reply.whole(results))
     await queue.acquire(server.limits.timeout_s)
-    cancel, feed = threading.Event(), Feed()
+    feed = Feed()
     server.workers.start(
-        queue, lambda: _produce(server, served, prompts, parameters, seeds, cancel, feed)
+        queue,
+        lambda: produce(server, served, calls, parameters, cancel, feed),
+        cancel,
     )
     reply.watch(request)
     try:
         first = await reply.next(feed, cancel)
         if first[0] == "error":
-            raise first[1]
+            raise from_exception(first[1], names)
         reply.unwatch()  # from here the streaming response notices a client that leaves
         return StreamingResponse(
             reply.sse(feed, cancel),
@@ -140,158 +149,38 @@ async def _complete(request: Request, body: Sampling, prompts: list, *, chat: bo
         reply.unwatch()
 
 
-class _Reply:
-    """Turns a request's events into OpenAI's answer: one JSON object or a stream of chunks."""
+# --- embeddings --------------------------------------------------------------------------------
 
-    def __init__(
-        self, server, model: str, body: Sampling, chat: bool, prompts: int, deadline: float
-    ):
-        self.server = server
-        self.model = model
-        self.body = body
-        self.chat = chat
-        self.deadline = deadline
-        self.id = ("chatcmpl-" if chat else "cmpl-") + secrets.token_hex(12)
-        self.created = int(time.time())
-        self.choices = prompts * body.n
-        self.texts = [""] * self.choices
-        self.results: list[Any] = [None] * self.choices
-        self.started = time.perf_counter()
-        self.first_piece = True
-        self.gone: asyncio.Future | None = None
 
-    def watch(self, request: Request) -> None:
-        """Notice a client that closes the connection while it waits for a whole answer."""
-        self.gone = asyncio.ensure_future(client_gone(request))
+@router.post("/v1/embeddings")
+async def embeddings(body: EmbeddingRequest, request: Request) -> dict[str, Any]:
+    server = request.app.state.genai
+    body.refuse_extras()
+    texts = body.texts(MAX_EMBEDDING_INPUTS)
+    served = await server.served(request, body.model, "text")
 
-    def unwatch(self) -> None:
-        if self.gone is not None:
-            self.gone.cancel()
-            self.gone = None
+    def work():
+        return server.pool.load(served, server.loop).embed(texts)
 
-    async def next(self, feed: Feed, cancel: threading.Event) -> tuple:
-        """The next event; the client leaving or the deadline passing cancel the generation."""
-        getting = asyncio.ensure_future(feed.queue.get())
-        waiting = {getting} | ({self.gone} if self.gone is not None else set())
-        remaining = max(self.deadline - time.monotonic(), 0)
-        try:
-            done, _ = await asyncio.wait(
-                waiting, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            getting.cancel()
-        if getting in done:
-            return getting.result()
-        cancel.set()
-        self.server.metrics.count("genai_cancelled_total", model=self.model)
-        if self.gone is not None and self.gone in done:
-            raise GenerationCancelled("the client closed the connection")
-        raise timed_out(self.server.limits.timeout_s)
-
-    def _record(self, event: tuple) -> None:
-        kind = event[0]
-        if kind == "piece":
-            if self.first_piece:
-                self.first_piece = False
-                self.server.metrics.observe(
-                    "genai_first_token_seconds",
-                    time.perf_counter() - self.started,
-                    model=self.model,
-                )
-            self.texts[event[1]] += event[2]
-        elif kind == "end":
-            self.results[event[1]] = event[2]
-        elif kind == "error":
-            raise event[1]
-
-    def usage(self) -> dict[str, int]:
-        per_prompt = self.body.n
-        prompt = sum(r.prompt_tokens for r in self.results[::per_prompt] if r is not None)
-        completion = sum(r.completion_tokens for r in self.results if r is not None)
-        metrics = self.server.metrics
-        metrics.count("genai_tokens_total", prompt, model=self.model, kind="prompt")
-        metrics.count("genai_tokens_total", completion, model=self.model, kind="completion")
-        return {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        }
-
-    # --- one JSON answer -------------------------------------------------------------------
-
-    def whole(self, results: list) -> dict[str, Any]:
-        self.results = results
-        choices = []
-        for index, result in enumerate(results):
-            reason = FINISH_REASONS.get(result.finish_reason, "stop")
-            if self.chat:
-                message = {"role": "assistant", "content": result.text, "refusal": None}
-                choice = {"index": index, "message": message}
-            else:
-                choice = {"index": index, "text": result.text}
-            choices.append({**choice, "logprobs": None, "finish_reason": reason})
-        return {
-            "id": self.id,
-            "object": "chat.completion" if self.chat else "text_completion",
-            "created": self.created,
-            "model": self.model,
-            "choices": choices,
-            "usage": self.usage(),
-            "system_fingerprint": None,
-            "genai": {"seeds": [r.seed for r in results]},
-        }
-
-    # --- server-sent events ------------------------------------------------------------------
-
-    def _chunk(
-        self, index: int, *, text: str | None = None, finish: str | None = None, role: bool = False
-    ):
-        if self.chat:
-            delta: dict[str, Any] = {"role": "assistant", "content": ""} if role else {}
-            if text is not None:
-                delta["content"] = text
-            choice = {"index": index, "delta": delta}
-        else:
-            choice = {"index": index, "text": text or ""}
-        return self._event(choices=[{**choice, "logprobs": None, "finish_reason": finish}])
-
-    def _event(self, *, choices: list, usage: dict | None = None) -> str:
-        chunk: dict[str, Any] = {
-            "id": self.id,
-            "object": "chat.completion.chunk" if self.chat else "text_completion",
-            "created": self.created,
-            "model": self.model,
-            "system_fingerprint": None,
-            "choices": choices,
-        }
-        if self.body.include_usage:
-            chunk["usage"] = usage
-        return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
-
-    async def sse(self, feed: Feed, cancel: threading.Event) -> AsyncIterator[str]:
-        """Chunks as pieces arrive; ``finish_reason`` null until a choice ends; then [DONE]."""
-        opened: set[int] = set()
-        try:
-            while (event := await self.next(feed, cancel))[0] != "done":
-                self._record(event)
-                if event[0] not in ("piece", "end"):
-                    continue
-                index = event[1]
-                if self.chat and index not in opened:
-                    opened.add(index)
-                    yield self._chunk(index, role=True)
-                if event[0] == "piece":
-                    yield self._chunk(index, text=event[2])
-                else:
-                    reason = FINISH_REASONS.get(event[2].finish_reason, "stop")
-                    yield self._chunk(index, finish=reason)
-            usage = self.usage()
-            if self.body.include_usage:
-                yield self._event(choices=[], usage=usage)
-            yield "data: [DONE]\n\n"
-        except Exception as error:  # headers are sent: the error goes in the stream
-            yield f"data: {json.dumps(from_exception(error).body())}\n\n"
-        finally:
-            if not cancel.is_set() and any(r is None for r in self.results):
-                cancel.set()  # the client went away mid-stream
-                self.server.metrics.count("genai_cancelled_total", model=self.model)
+    try:
+        vectors, tokens = await server.workers.run(
+            server.pool.queue(served), work, threading.Event(), watch=lambda: client_gone(request)
+        )
+    except GenaiError as error:
+        api_error = from_exception(error)
+        if api_error.code == "unsupported_model":
+            raise APIError(400, str(error), param="model", code="model_not_supported") from None
+        raise api_error from None
+    data = []
+    for index, vector in enumerate(vectors):
+        if body.encoding_format == "base64":  # OpenAI's: little-endian float32 bytes
+            packed = struct.pack(f"<{len(vector)}f", *vector)
+            vector = base64.b64encode(packed).decode("ascii")
+        data.append({"object": "embedding", "index": index, "embedding": vector})
+    server.metrics.count("genai_tokens_total", tokens, model=served.id, kind="prompt")
+    return {
+        "object": "list",
+        "data": data,
+        "model": served.id,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }

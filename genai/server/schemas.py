@@ -51,6 +51,7 @@ class Body(BaseModel):
                 raise bad_parameter("seed", str(error)) from None
         for name, value in (self.model_extra or {}).items():
             if name in self.informational:
+                check_informational(name, value)
                 continue
             if name in self.unsupported:
                 if value in self.unsupported[name]:
@@ -64,6 +65,34 @@ class Body(BaseModel):
             guess = nearest(name, valid)
             hint = f"; did you mean {guess}?" if guess else ""
             raise bad_parameter(name, f"unknown parameter {name!r}{hint}", "unknown_parameter")
+
+
+MAX_USER_CHARS = 256
+MAX_METADATA = (16, 64, 512)  # OpenAI's: pairs, key characters, value characters
+
+
+def check_informational(name: str, value: Any) -> None:
+    """``user`` a string, ``metadata`` OpenAI's map of strings, ``store`` true or false:
+    accepted (recorded nowhere) when they have OpenAI's types and sizes."""
+    if value is None:
+        return
+    if name == "user" and not (isinstance(value, str) and len(value) <= MAX_USER_CHARS):
+        raise bad_parameter("user", f"user must be a string of at most {MAX_USER_CHARS} characters")
+    if name == "store" and not isinstance(value, bool):
+        raise bad_parameter("store", "store must be true or false")
+    if name == "metadata":
+        pairs, key_chars, value_chars = MAX_METADATA
+        if (
+            not isinstance(value, dict)
+            or len(value) > pairs
+            or not all(isinstance(k, str) and len(k) <= key_chars for k in value)
+            or not all(isinstance(v, str) and len(v) <= value_chars for v in value.values())
+        ):
+            raise bad_parameter(
+                "metadata",
+                f"metadata must map at most {pairs} keys (strings up to {key_chars} characters) "
+                f"to strings up to {value_chars} characters",
+            )
 
 
 def _check_strings(value: Any, where: str) -> None:
@@ -87,140 +116,12 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-# --- text -----------------------------------------------------------------------------------
-
-_TEXT_UNSUPPORTED: dict[str, tuple[Any, ...]] = {
-    "logprobs": (None, False, 0),
-    "top_logprobs": (None, 0),
-    "logit_bias": (None, {}),
-    "presence_penalty": (None, 0, 0.0),
-    "frequency_penalty": (None, 0, 0.0),
-    "tools": (None, []),
-    "tool_choice": (None, "none", "auto"),
-    "functions": (None, []),
-    "function_call": (None, "none", "auto"),
-    "parallel_tool_calls": (None, True, False),
-    "response_format": (None, {"type": "text"}),
-    "modalities": (None, ["text"]),
-    "audio": (None,),
-    "prediction": (None,),
-    "reasoning_effort": (None,),
-    "service_tier": (None, "auto", "default"),
-    "web_search_options": (None,),
-    "verbosity": (None,),
-    "best_of": (None, 1),
-    "echo": (None, False),
-    "suffix": (None, ""),
-}
+# --- text (the bodies are in schemas_text) ---------------------------------------------------
 
 
 class StreamOptions(Body):
     include_usage: bool = False
     unsupported: ClassVar[dict[str, tuple[Any, ...]]] = {"include_obfuscation": (None, False)}
-
-
-class Sampling(Body):
-    """What chat and plain completions share."""
-
-    model: str
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
-    temperature: float | None = None
-    top_p: float | None = None
-    stop: str | list[str] | None = None
-    seed: int | None = None
-    n: int = Field(1, ge=1)
-    stream: bool = False
-    stream_options: StreamOptions | None = None
-    # Extensions (as vLLM and llama.cpp's server take them): passed to genai as they are.
-    top_k: int | None = None
-    repetition_penalty: float | None = None
-
-    unsupported: ClassVar[dict[str, tuple[Any, ...]]] = _TEXT_UNSUPPORTED
-
-    def generation_parameters(self) -> dict[str, Any]:
-        """genai's text keywords for this request (seed handled per choice by the caller)."""
-        if (
-            self.max_tokens is not None
-            and self.max_completion_tokens is not None
-            and self.max_tokens != self.max_completion_tokens
-        ):
-            raise bad_parameter(
-                "max_tokens",
-                "give max_completion_tokens or max_tokens (an older name for it), not both",
-            )
-        stop = self.stop
-        if stop is not None and not isinstance(stop, str) and not stop:
-            stop = None
-        chosen = {
-            "max_new_tokens": self.max_completion_tokens or self.max_tokens,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "stop": stop,
-            "top_k": self.top_k,
-            "repetition_penalty": self.repetition_penalty,
-        }
-        return {name: value for name, value in chosen.items() if value is not None}
-
-    @property
-    def include_usage(self) -> bool:
-        return bool(self.stream_options and self.stream_options.include_usage)
-
-    def check(self, max_n: int) -> None:
-        self.refuse_extras()
-        if self.stream_options is not None:
-            self.stream_options.refuse_extras()
-            if not self.stream:
-                raise bad_parameter(
-                    "stream_options", "stream_options is only allowed with stream=true"
-                )
-        if self.n > max_n:
-            raise bad_parameter("n", f"n={self.n} is above this server's limit of {max_n}")
-
-
-class TextPart(Body):
-    type: Literal["text"]
-    text: str
-
-
-class ChatMessage(Body):
-    role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[TextPart] | None = None
-    name: str | None = None
-
-    unsupported: ClassVar[dict[str, tuple[Any, ...]]] = {
-        "tool_calls": (None, []),
-        "function_call": (None,),
-        "refusal": (None,),
-        "audio": (None,),
-    }
-
-    def as_genai(self) -> dict[str, str]:
-        """genai's message: ``developer`` is OpenAI's newer name for ``system``."""
-        content = self.content
-        if isinstance(content, list):
-            content = "".join(part.text for part in content)
-        role = "system" if self.role == "developer" else self.role
-        return {"role": role, "content": content or ""}
-
-
-class ChatRequest(Sampling):
-    messages: list[ChatMessage] = Field(min_length=1)
-
-    def check(self, max_n: int) -> None:
-        super().check(max_n)
-        for message in self.messages:
-            message.refuse_extras()
-
-
-class CompletionRequest(Sampling):
-    prompt: str | list[str]
-
-    def prompts(self) -> list[str]:
-        prompts = [self.prompt] if isinstance(self.prompt, str) else list(self.prompt)
-        if not prompts:
-            raise bad_parameter("prompt", "prompt is an empty list; give at least one prompt")
-        return prompts
 
 
 # --- images ---------------------------------------------------------------------------------
@@ -255,7 +156,10 @@ class ImageRequest(Body):
         if self.size is None or self.size == "auto":
             return None
         parts = self.size.lower().split("x")
-        if len(parts) != 2 or not all(p.isdigit() and 0 < len(p) <= 5 for p in parts):
+        # ASCII digits only: str.isdigit() also takes full-width and other scripts' digits.
+        if len(parts) != 2 or not all(
+            p.isascii() and p.isdigit() and 0 < len(p) <= 5 for p in parts
+        ):
             raise bad_parameter(
                 "size", f"size={self.size!r} must be WIDTHxHEIGHT in pixels, such as '512x512'"
             )
