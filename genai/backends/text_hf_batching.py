@@ -75,7 +75,15 @@ def _config(cls, **wanted):
 
 
 class ContinuousBatcher:
-    """One model's continuous-batching loop, started on first use, stopped by ``close``."""
+    """One model's continuous-batching loop, and the turns it takes with the plain path.
+
+    The plain path and the loop never run forward passes at the same time: transformers'
+    models are not safe for that (a forward briefly writes ``config.is_causal``, and earlier
+    5.x versions switch the whole model to paged attention while a loop runs). So the loop
+    runs only while it has requests: the first request that finds the plain path busy asks it
+    to hand over (the plain request stops at its next token and continues in the loop, its
+    chooser and stream intact), and the loop is stopped again once its last request ends.
+    """
 
     def __init__(self, model, *, slots: int, tokens_per_slot: int, end_ids: list[int], pad_id):
         self.model = model
@@ -85,15 +93,55 @@ class ContinuousBatcher:
         self.pad_id = pad_id
         self.manager = None
         self.steps = 0  # forward passes the loop made (tests count them)
+        self.active = 0  # requests in the loop (or waiting to enter it)
+        self._plain_busy = False
+        self._handover: threading.Event | None = None
+        self._turns = threading.Condition()
         self._ids = itertools.count()
         self._queues: dict[str, queue.Queue] = {}
         self._choosers: dict[int, object] = {}
-        self._lock = threading.Lock()
         self._router: threading.Thread | None = None
+        self._count_steps = model.register_forward_hook(self._step)
 
-    @property
-    def active(self) -> int:
-        return len(self._queues)
+    # --- turns with the plain path ---------------------------------------------------------
+
+    def try_plain(self, wait: bool = False) -> threading.Event | None:
+        """Take the model for the plain path if nothing runs: the event set when a newcomer
+        wants the loop; None when the model is busy (the request goes to the loop). With
+        ``wait``, wait for the model to be free instead."""
+        with self._turns:
+            while wait and (self.active or self._plain_busy or self.manager is not None):
+                self._turns.wait()
+            if self.active or self._plain_busy or self.manager is not None:
+                return None
+            self._plain_busy = True
+            self._handover = threading.Event()
+            return self._handover
+
+    def end_plain(self) -> None:
+        with self._turns:
+            self._plain_busy = False
+            self._handover = None
+            self._turns.notify_all()
+
+    def _enter(self) -> None:
+        with self._turns:
+            self.active += 1
+            if self._handover is not None:
+                self._handover.set()
+            while self._plain_busy:
+                self._turns.wait()
+            if self.manager is None:
+                self._start()
+
+    def _leave(self) -> None:
+        with self._turns:
+            self.active -= 1
+            if self.active == 0:
+                self._stop()
+                self._turns.notify_all()
+
+    # --- the loop ---------------------------------------------------------------------------
 
     def _start(self) -> None:
         import torch
@@ -118,7 +166,7 @@ class ContinuousBatcher:
             max_requests_per_batch=self.slots,
             use_cuda_graph=False,  # the choosers run Python on every step
             use_async_batching=False,
-            auto_switch_to_flash=False,  # the plain path shares the model: keep its attention
+            auto_switch_to_flash=False,  # keep the model's attention as the plain path has it
         )
         manager = self.model.init_continuous_batching(
             generation_config=generation, continuous_batching_config=config
@@ -130,12 +178,19 @@ class ContinuousBatcher:
         )
         processors.tensors_required = 1  # one int32 row of arguments: each request's slot
         manager.logit_processor = processors
-        self._count_steps = self.model.register_forward_hook(self._step)
         with torch.inference_mode():
             manager.start()
         self.manager = manager
         self._router = threading.Thread(target=self._route, name="genai-cb-router", daemon=True)
         self._router.start()
+
+    def _stop(self) -> None:
+        manager, self.manager = self.manager, None
+        if manager is not None:
+            manager.stop(block=True, timeout=30)  # restores the model's attention
+            manager.destroy()
+            if self._router is not None:
+                self._router.join(timeout=5)
 
     def _step(self, module, args, output) -> None:
         if threading.current_thread() is getattr(self.manager, "_generation_thread", None):
@@ -165,9 +220,13 @@ class ContinuousBatcher:
     ) -> tuple[list[int], bool]:
         """Decode one request in the shared loop. ``on_tokens(all new tokens so far)`` answers
         True to stop it. Returns (the new tokens, whether it was stopped early)."""
-        with self._lock:
-            if self.manager is None:
-                self._start()
+        self._enter()
+        try:
+            return self._run(ids, max_new_tokens, chooser, on_tokens, cancel)
+        finally:
+            self._leave()
+
+    def _run(self, ids, max_new_tokens, chooser, on_tokens, cancel) -> tuple[list[int], bool]:
         number = next(self._ids)
         request_id = f"genai-{number}"
         waiting: queue.Queue = queue.Queue()
@@ -214,22 +273,19 @@ class ContinuousBatcher:
         return tokens, stopped
 
     def close(self) -> None:
-        manager, self.manager = self.manager, None
-        if manager is not None:
-            self._count_steps.remove()
-            manager.stop(block=True, timeout=10)
-            if self._router is not None:
-                self._router.join(timeout=5)
+        with self._turns:
+            self._stop()
+        self._count_steps.remove()
 
 
 class IncrementalText:
     """New text as a request's tokens grow: decodes the tokens so far and hands out what is
     new, holding back an unfinished UTF-8 character."""
 
-    def __init__(self, tokenizer, end_ids):
+    def __init__(self, tokenizer, end_ids, already: list[int] = ()):
         self.tokenizer = tokenizer
         self.end_ids = set(end_ids)
-        self.sent = ""
+        self.sent = tokenizer.decode(list(already), skip_special_tokens=True) if already else ""
 
     def feed(self, tokens: list[int]) -> str:
         for index, token in enumerate(tokens):
@@ -243,21 +299,27 @@ class IncrementalText:
         return piece
 
 
-def decode_batched(generator, ids: list[int], settings, chooser, on_piece):
+def decode_batched(
+    generator, ids: list[int], settings, chooser, on_piece, already=(), first_at=None
+):
     """One request of ``generator`` (a TransformersTextGenerator) on its batching loop: pieces
-    to ``on_piece`` (True stops it), stop strings ended at once, cancel honoured."""
+    to ``on_piece`` (True stops it), stop strings ended at once, cancel honoured. ``already``:
+    the tokens it made on the plain path before it moved here (streamed already)."""
     import time
 
     from .text_stream import StopScanner
 
+    already = list(already)
     scanner = StopScanner(settings["stop"])
-    text = IncrementalText(generator.tokenizer, generator.end_ids)
-    first_at: list[float] = []
+    text = IncrementalText(generator.tokenizer, generator.end_ids, already)
+    if already and on_piece is None:
+        scanner.feed(text.sent)
+    first_at = [first_at] if first_at else []
 
     def on_tokens(tokens: list[int]) -> bool:
         if not first_at:
             first_at.append(time.perf_counter())
-        piece = text.feed(tokens)
+        piece = text.feed(already + tokens)
         if not piece:
             return False
         if on_piece is not None:
@@ -266,7 +328,7 @@ def decode_batched(generator, ids: list[int], settings, chooser, on_piece):
         return scanner.stopped
 
     tokens, _ = generator.batcher.run(
-        ids, settings["max_new_tokens"], chooser, on_tokens, settings.get("cancel")
+        ids + already, settings["max_new_tokens"], chooser, on_tokens, settings.get("cancel")
     )
     start = first_at[0] if first_at and on_piece is None else None
-    return generator._decoded(tokens, len(ids), settings, chooser, start, on_piece)
+    return generator._decoded(already + tokens, len(ids), settings, chooser, start, on_piece)

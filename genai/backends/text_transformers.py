@@ -303,28 +303,38 @@ class TransformersTextGenerator(TextGenerator):
     def _decode_one(
         self, request, settings, on_piece: OnPiece | None, index: int = 0, listed: bool = False
     ) -> Decoded:
-        """One request: on the continuous-batching loop when the model is busy (or for a
-        list), on the plain path when it is idle."""
+        """One request: on the plain path when the model is idle, in the continuous-batching
+        loop when it is busy (a plain request then moves there too) and for lists."""
+        from .text_hf_batching import decode_batched
+
         if self.is_seq2seq:
             return self._generate_padded([request], settings, on_piece)[0]
         ids = self._ids(request)
         self._check_length(len(ids), settings["max_new_tokens"])
         chooser = self._chooser(settings, ids, index)
-        room = self.batcher.tokens_per_slot if self.batcher is not None else 0
-        if len(ids) + settings["max_new_tokens"] > room:
-            self._lock.acquire()
-        # A busy model (or a list) sends the request to the shared loop; an idle one takes it
-        # on the plain path, holding the lock.
-        elif listed or self.batcher.active or not self._lock.acquire(blocking=False):
-            from .text_hf_batching import decode_batched
-
+        if self.batcher is None:
+            with self._lock:
+                return self._on_worker(self._decode_plain, ids, settings, chooser, on_piece, None)[
+                    0
+                ]
+        fits = len(ids) + settings["max_new_tokens"] <= self.batcher.tokens_per_slot
+        handover = None if listed and fits else self.batcher.try_plain(wait=not fits)
+        if handover is None:
             return decode_batched(self, ids, settings, chooser, on_piece)
         try:
-            return self._on_worker(self._decode_plain, ids, settings, chooser, on_piece)
+            with self._lock:
+                plain = (ids, settings, chooser, on_piece, handover if fits else None)
+                decoded, new, first_at = self._on_worker(self._decode_plain, *plain)
         finally:
-            self._lock.release()
+            self.batcher.end_plain()
+        if decoded is not None:
+            return decoded
+        rest = {**settings, "max_new_tokens": settings["max_new_tokens"] - len(new)}
+        return decode_batched(self, ids, rest, chooser, on_piece, already=new, first_at=first_at)
 
-    def _decode_plain(self, ids, settings, chooser: TokenChooser, on_piece) -> Decoded:
+    def _decode_plain(self, ids, settings, chooser: TokenChooser, on_piece, handover):
+        """generate() for one request: (Decoded, new ids, first token time), or (None, ...)
+        when ``handover`` was set before it finished (it continues in the batching loop)."""
         import torch
 
         from .text_hf_cache import prefill
@@ -336,7 +346,7 @@ class TransformersTextGenerator(TextGenerator):
         }
         cancel = threading.Event()
         outer = settings.get("cancel")
-        kwargs = self._generate_kwargs(settings, [chooser], cancel, outer)
+        kwargs = self._generate_kwargs(settings, [chooser], cancel, outer, handover)
         with self._guard(), torch.inference_mode():
             if self.cache_kind == "static":
                 kwargs.update(self._static_kwargs())
@@ -349,11 +359,15 @@ class TransformersTextGenerator(TextGenerator):
             )
             output = self.model.generate(**encoded, **kwargs, streamer=streamer)
         first_at = None if on_piece else streamer.first_at
-        return self._decoded(
-            output[0, len(ids) :].tolist(), len(ids), settings, chooser, first_at, on_piece
-        )
+        new = output[0, len(ids) :].tolist()
+        decoded = self._decoded(new, len(ids), settings, chooser, first_at, on_piece)
+        stopped = cancel.is_set() or (outer is not None and outer.is_set())
+        unfinished = decoded.finish_reason == "length" and len(new) < settings["max_new_tokens"]
+        if handover is not None and handover.is_set() and unfinished and not stopped:
+            return None, new, first_at
+        return decoded, new, first_at
 
-    def _generate_kwargs(self, settings, choosers, cancel, outer) -> dict[str, Any]:
+    def _generate_kwargs(self, settings, choosers, cancel, outer, handover=None) -> dict[str, Any]:
         from transformers import LogitsProcessorList, StoppingCriteriaList
 
         kwargs: dict[str, Any] = {"max_new_tokens": settings["max_new_tokens"], "do_sample": False}
@@ -364,10 +378,8 @@ class TransformersTextGenerator(TextGenerator):
             kwargs["logits_processor"] = LogitsProcessorList([chooser_processor(choosers)])
         if settings["stop"]:
             kwargs.update(stop_strings=settings["stop"], tokenizer=self.tokenizer)
-        criteria = [cancel_criteria(cancel)] + (
-            [cancel_criteria(outer)] if outer is not None else []
-        )
-        kwargs["stopping_criteria"] = StoppingCriteriaList(criteria)
+        events = [e for e in (cancel, outer, handover) if e is not None]
+        kwargs["stopping_criteria"] = StoppingCriteriaList([cancel_criteria(e) for e in events])
         return kwargs
 
     def _guard(self):
@@ -396,8 +408,13 @@ class TransformersTextGenerator(TextGenerator):
         streamer = (
             piece_streamer(self.tokenizer, on_piece, cancel) if on_piece else FirstTokenTimer()
         )
-        with self._lock, self._guard(), torch.inference_mode():
-            output = self.model.generate(**encoded, **kwargs, streamer=streamer)
+        turn = self.batcher.try_plain(wait=True) if self.batcher is not None else None
+        try:
+            with self._lock, self._guard(), torch.inference_mode():
+                output = self.model.generate(**encoded, **kwargs, streamer=streamer)
+        finally:
+            if turn is not None:
+                self.batcher.end_plain()
         start = 0 if self.is_seq2seq else encoded["input_ids"].shape[1]
         first_at = None if on_piece else streamer.first_at
         decoded = []
