@@ -37,12 +37,28 @@ def _xgrammar():
 
 
 class GrammarCompiler:
-    """One model's compiler: its tokenizer's tables, built once, and the last schemas compiled."""
+    """One model's compiler: its tokenizer's tables, built once, and the last schemas compiled.
 
-    def __init__(self, tokenizer, vocab_size: int, stop_ids: list[int]):
+    Compact JSON never holds a raw control character (U+0000-U+001F must be escaped inside
+    strings, and no whitespace is written between values), yet xgrammar's strings with a
+    ``maxLength`` let byte tokens such as 0x1F through; so every token holding such a byte is
+    masked as well (``vocab``: a TokenVocabulary that knows each token's bytes).
+    """
+
+    def __init__(self, tokenizer, vocab_size: int, stop_ids: list[int], vocab=None):
         self.tokenizer = tokenizer
         self.vocab_size = vocab_size
         self.stop_ids = stop_ids
+        self.control_ids = None
+        if vocab is not None:
+            import torch
+
+            controls = [
+                token
+                for token in range(min(vocab_size, len(tokenizer)))
+                if token not in stop_ids and any(b < 0x20 for b in vocab.token_bytes(token))
+            ]
+            self.control_ids = torch.tensor(controls, dtype=torch.long)
         self._compiler = None
         self._compiled: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
@@ -74,15 +90,16 @@ class GrammarCompiler:
             return compiled
 
     def matcher(self, compiled) -> JsonGrammar:
-        return JsonGrammar(compiled, self.vocab_size)
+        return JsonGrammar(compiled, self.vocab_size, self.control_ids)
 
 
 class JsonGrammar:
     """One request's place in its grammar: masks logits, follows the chosen tokens."""
 
-    def __init__(self, compiled, vocab_size: int):
+    def __init__(self, compiled, vocab_size: int, control_ids=None):
         xgr = _xgrammar()
         self._xgr = xgr
+        self._control_ids = control_ids
         self._matcher = xgr.GrammarMatcher(compiled)
         self._mask = xgr.allocate_token_bitmask(1, vocab_size)
 
@@ -90,6 +107,8 @@ class JsonGrammar:
         """Set the logits of tokens the grammar forbids to -inf (``row``: shape [1, vocab], CPU)."""
         self._matcher.fill_next_token_bitmask(self._mask)
         self._xgr.apply_token_bitmask_inplace(row, self._mask.to(row.device))
+        if self._control_ids is not None and len(self._control_ids):
+            row[0, self._control_ids] = float("-inf")
 
     def accept(self, token: int) -> None:
         if not self._matcher.is_terminated():

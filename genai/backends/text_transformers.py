@@ -266,7 +266,7 @@ class TransformersTextGenerator(TextGenerator):
 
             if self._grammars is None:
                 vocab = self.model.get_output_embeddings().weight.shape[0]
-                self._grammars = GrammarCompiler(self.tokenizer, vocab, self.end_ids)
+                self._grammars = GrammarCompiler(self.tokenizer, vocab, self.end_ids, self.vocab)
             grammar = self._grammars.matcher(self._grammars.compile(settings["json_schema"]))
         if offset:  # prompt i of a list draws with seed + i, as image i of a batch does
             settings = {**settings, "seed": settings["seed"] + offset}
