@@ -31,7 +31,7 @@ def _xgrammar():
         import xgrammar
     except ImportError as error:  # an optional extra
         raise MissingDependencyError(
-            "json_schema on the transformers engine needs xgrammar: pip install 'genai[text]'"
+            "json_schema on the transformers engine needs xgrammar: pip install xgrammar (or 'genai-showcase[text]')"
         ) from error
     return xgrammar
 

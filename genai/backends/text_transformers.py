@@ -18,7 +18,6 @@ is its own TokenChooser (text_hf_sampling.py) on either path.
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from ..device import oom_guard
 from ..errors import GenerationCancelled, InvalidParameterError
 from .text import TextGenerator, TextRequest
 from .text_hf_sampling import TokenChooser, TokenVocabulary, chooser_processor
+from .text_hf_setup import choose_batching, choose_cache, static_kwargs
 from .text_stream import (
     Decoded,
     FirstTokenTimer,
@@ -35,11 +35,6 @@ from .text_stream import (
     cancel_criteria,
     piece_streamer,
 )
-
-CACHES = ("auto", "dynamic", "static")
-STATIC_MAX_LEN = 4096  # one static cache (and one compiled decode step) serves prompts up to this
-SLOTS = {"cpu": 4, "cuda": 8}  # sequences decoded together (continuous batching)
-SLOT_TOKENS = {"cpu": 2048, "cuda": 4096}  # cache room per sequence in the batching loop
 
 
 class TransformersTextGenerator(TextGenerator):
@@ -90,8 +85,8 @@ class TransformersTextGenerator(TextGenerator):
         self._grammars = None
         self._lock = threading.Lock()  # one plain-path generate() at a time on this model
         self._worker = None  # CUDA static cache: every compiled decode on one thread
-        self._choose_cache()
-        self._choose_batching()
+        choose_cache(self)
+        choose_batching(self)
 
     def _end_ids(self) -> list[int]:
         ids = self.model.generation_config.eos_token_id
@@ -108,114 +103,16 @@ class TransformersTextGenerator(TextGenerator):
         limit = getattr(self.tokenizer, "model_max_length", None)
         return limit if isinstance(limit, int) and limit < 1_000_000 else None
 
-    def _choose_cache(self) -> None:
-        """The KV cache kind: static (compiled decode step) on CUDA, dynamic with the prompt
-        store on the CPU, unless ``cache=`` asks otherwise; why is kept for info()."""
-        from .text_hf_cache import PrefixStore, cache_keyword
-
-        wanted = self.load_options.get("cache") or "auto"
-        if wanted not in CACHES:
-            raise InvalidParameterError(
-                f"cache={wanted!r} is not known; use one of {', '.join(CACHES)}"
-            )
-        self.cache_kind, self.cache_reason = "dynamic", "asked for" if wanted == "dynamic" else ""
-        if wanted == "auto":
-            self.cache_reason = "CPU: the dynamic cache measured as fast, and it lets a prompt reuse an earlier prefix"
-        if self.is_seq2seq:
-            self.cache_kind, self.cache_reason = (
-                "dynamic",
-                "encoder-decoder models use generate's own cache",
-            )
-        elif wanted == "static" or (wanted == "auto" and self.placement.is_cuda):
-            self._try_static(asked=wanted == "static")
-        self.cache_keyword = cache_keyword(self.model)
-        self.prefix_store = (
-            PrefixStore() if self.cache_kind == "dynamic" and not self.is_seq2seq else None
-        )
-
-    def _try_static(self, asked: bool) -> None:
-        if not getattr(self.model, "_can_compile_fullgraph", False) and not asked:
-            self.cache_reason = (
-                f"{type(self.model).__name__} does not support a compiled static cache"
-            )
-            return
-        self.static_len = min(self.context_length or STATIC_MAX_LEN, STATIC_MAX_LEN)
-        self.cache_kind = "static"
-        if self.placement.is_cuda:
-            # torch.compile's CUDA graphs belong to the thread that recorded them.
-            self._worker = ThreadPoolExecutor(1, thread_name_prefix="genai-static-decode")
-        try:
-            started = time.perf_counter()
-            self._on_worker(self._warm_up)
-            self.cache_reason = (
-                f"{'asked for' if asked else 'CUDA'}: static cache of {self.static_len} tokens, "
-                f"compiled decode step warmed up in {time.perf_counter() - started:.1f} s"
-            )
-        except Exception as error:  # any failure of compile or static cache: fall back, say why
-            self.cache_kind = "dynamic"
-            self.cache_reason = f"static cache failed at warm-up ({type(error).__name__}: {error})"[
-                :300
-            ]
-            if self._worker is not None:
-                self._worker.shutdown(wait=False)
-                self._worker = None
-
-    def _warm_up(self) -> None:
-        import torch
-
-        ids = self.tokenizer("the", return_tensors="pt").to(self.placement.device)
-        with torch.inference_mode():
-            for _ in range(2):  # the second call runs the compiled (and graph-recorded) step
-                self.model.generate(**ids, max_new_tokens=4, **self._static_kwargs())
-
-    def _static_kwargs(self) -> dict[str, Any]:
-        from transformers import GenerationConfig
-
-        kwargs: dict[str, Any] = {"cache_implementation": "static", "do_sample": False}
-        kwargs.update(
-            pad_token_id=self.tokenizer.pad_token_id, temperature=None, top_p=None, top_k=None
-        )
-        if hasattr(GenerationConfig(), "max_cache_len"):
-            kwargs["max_cache_len"] = self.static_len
-        return kwargs
-
     def _on_worker(self, work, *args):
         if self._worker is None:
             return work(*args)
         return self._worker.submit(work, *args).result()
 
-    def _choose_batching(self) -> None:
-        """Continuous batching where transformers runs it: causal models with sdpa or flash
-        attention, on one device."""
-        from .text_hf_batching import ContinuousBatcher
-
-        kind = "cuda" if self.placement.is_cuda else "cpu"
-        attention = str(getattr(self.model.config, "_attn_implementation", ""))
-        why = ""
-        if self.is_seq2seq:
-            why = "encoder-decoder models are not batched continuously by transformers"
-        elif self.placement.device_map is not None:
-            why = "a model spread by device_map runs on the plain path"
-        elif attention != "sdpa" and "flash" not in attention:
-            why = (
-                f"continuous batching needs sdpa or flash attention, this model uses {attention!r}"
-            )
-        self.batcher = None
-        self.batching_reason = why or "continuous batching for concurrent callers and lists"
-        self.slots = 1
-        if not why:
-            room = min(self.context_length or SLOT_TOKENS[kind], SLOT_TOKENS[kind])
-            self.batcher = ContinuousBatcher(
-                self.model, slots=SLOTS[kind], tokens_per_slot=room, end_ids=self.end_ids,
-                pad_id=self.tokenizer.pad_token_id,
-            )  # fmt: skip
-            self.slots = SLOTS[kind]
-
     def info(self) -> dict[str, Any]:
         record = super().info()
         record.update(
             cache=self.cache_kind, cache_reason=self.cache_reason, slots=self.slots,
-            batching=self.batching_reason,
+            batching=self.batching_reason, engine_reason=getattr(self, "engine_reason", ""),
         )  # fmt: skip
         return record
 
@@ -349,7 +246,7 @@ class TransformersTextGenerator(TextGenerator):
         kwargs = self._generate_kwargs(settings, [chooser], cancel, outer, handover)
         with self._guard(), torch.inference_mode():
             if self.cache_kind == "static":
-                kwargs.update(self._static_kwargs())
+                kwargs.update(static_kwargs(self))
             else:
                 kwargs[self.cache_keyword] = prefill(
                     self.model, ids, self.prefix_store, self.cache_keyword
