@@ -71,7 +71,9 @@ def bench_cache(path: Path, device: str, rounds: int, tokens: int) -> None:
     def run(**kwargs) -> float:
         started = time.perf_counter()
         with torch.inference_mode():
-            model.generate(**ids, max_new_tokens=tokens, do_sample=False, bad_words_ids=ban, **kwargs)
+            model.generate(
+                **ids, max_new_tokens=tokens, do_sample=False, bad_words_ids=ban, **kwargs
+            )
         return tokens / (time.perf_counter() - started)
 
     run(), run(cache_implementation="static")  # warm-up (and compile on CUDA)
@@ -135,9 +137,10 @@ def bench_concurrency(gen, rounds: int, tokens: int, callers: int = 4) -> None:
           f"aggregate  ratio {b / a:.2f}  ({load()})")  # fmt: skip
 
 
-def bench_turns(gen, turns: int = 8) -> None:
+def bench_turns(gen, rounds: int, turns: int = 8) -> None:
     def conversation(store: bool) -> list[float]:
         history = [{"role": "system", "content": "You are a helpful assistant. " * 4}]
+        gen.prefix_store.clear()
         firsts = []
         for turn in range(turns):
             history.append({"role": "user", "content": f"Question {turn}: tell me more. " * 6})
@@ -148,11 +151,15 @@ def bench_turns(gen, turns: int = 8) -> None:
             history.append({"role": "assistant", "content": result.text})
         return firsts
 
-    gen.prefix_store.clear()
-    with_store, without = conversation(True), conversation(False)
+    with_store, without = [], []
+    for _ in range(rounds):  # interleaved, medians per turn
+        with_store.append(conversation(True))
+        without.append(conversation(False))
     for turn in (1, 4, 8):
-        print(f"turns  {gen.name[-14:]:14} turn {turn}: first token {with_store[turn - 1]:.3f} s "
-              f"with the store, {without[turn - 1]:.3f} s reading it all  ({load()})")  # fmt: skip
+        a = statistics.median(run[turn - 1] for run in with_store)
+        b = statistics.median(run[turn - 1] for run in without)
+        print(f"turns  {gen.name[-14:]:14} turn {turn}: first token {a:.3f} s with the store, "
+              f"{b:.3f} s reading it all  ({load()})")  # fmt: skip
 
 
 def main() -> None:
@@ -179,7 +186,7 @@ def main() -> None:
             if "callers" in only:
                 bench_concurrency(gen, args.rounds, tokens)
             if "turns" in only and gen.prefix_store is not None:
-                bench_turns(gen)
+                bench_turns(gen, args.rounds)
             gen.unload()
 
 
