@@ -14,12 +14,15 @@ import threading
 import time
 from typing import Any
 
+import anyio
 import gradio as gr
 
 from ..cli.compare import parse_params
 from ..errors import GenerationCancelled
-from .callbacks import MAX_SEED, Tab, as_seed, in_thread, shown_in_page
+from .callbacks import MAX_SEED, as_seed, shown_in_page
+from .fitting import examples_for, is_completion_model
 from .models import SLOTS, model_choices
+from .studio import Tab
 from .widgets import seed_box, stop_button
 
 PARAMETERS_HELP = (
@@ -45,6 +48,18 @@ def framed(page: str, height: int = 640) -> str:
         f'<iframe title="comparison board" srcdoc="{html.escape(page, quote=True)}" '
         f'style="width: 100%; height: {height}px; border: 0;"></iframe>'
     )
+
+
+def example_rows(choices: dict[str, list[str]]) -> list[list[Any]]:
+    """Comparisons worth a look with the models offered here: a completion model's
+    beginning (which a chat model answers too) through every text model that is here."""
+    texts = choices.get("text", [])
+    completion = [name for name in texts if is_completion_model(name)]
+    if completion and len(texts) > 1:
+        chat = [name for name in texts if name not in completion][:1]
+        models = chat + completion
+        return [[prompt, models] for prompt in examples_for("text", completion[0])]
+    return [[examples_for("text", name)[0], [name]] for name in texts[:1]]
 
 
 def summary_of(board: Any, seconds: float) -> str:
@@ -93,7 +108,12 @@ class CompareTab(Tab):
                 board = compare(prompt or None, names, seed=seed, on_entry=turn_over, **keywords)
                 return board, board.save(folder)
 
-        board, files = await in_thread(work)
+        cancel = threading.Event()
+        try:
+            board, files = await anyio.to_thread.run_sync(work, cancel, abandon_on_cancel=True)
+        except BaseException:
+            cancel.set()
+            raise
         summary = summary_of(board, time.perf_counter() - started)
         return framed(board.html()), [str(path) for path in files], summary
 
@@ -103,7 +123,8 @@ class CompareTab(Tab):
             "other: outputs side by side with load time, generation time, peak memory and "
             "speed. The board saves as a page you can open (and a PNG grid for pictures)."
         )
-        choices = [choice for slot in SLOTS for choice in model_choices(slot)]
+        offered = {slot: model_choices(slot) for slot in SLOTS}
+        choices = [choice for slot in SLOTS for choice in offered[slot]]
         with gr.Row():
             prompt = gr.Textbox(label="Prompt", scale=3, elem_id="compare-prompt")
             models = gr.Dropdown(
@@ -123,6 +144,12 @@ class CompareTab(Tab):
         with gr.Row():
             go = gr.Button("Compare", variant="primary", elem_id="compare-generate")
             stop = stop_button("compare-stop")
+        gr.Examples(
+            example_rows({slot: [name for _, name in offered[slot]] for slot in SLOTS}),
+            inputs=[prompt, models],
+            cache_examples=False,
+            elem_id="compare-examples",
+        )
         summary = gr.Markdown(elem_id="compare-summary")
         board = gr.HTML(elem_id="compare-board")
         files = gr.File(

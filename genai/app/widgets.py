@@ -94,16 +94,23 @@ def model_picker(
     label: str | None = None,
     elem_id: str | None = None,
     api_name: str | None = None,
+    served: list[str] | None = None,
 ) -> Picker:
-    """A model dropdown (catalog choices, any hub id or path typed in) with a Load button (the
-    API endpoint ``api_name``, if any), and the status line of the model it names below it."""
+    """A model dropdown with a Load button (the API endpoint ``api_name``, if any), and the
+    status line of the model it names below it. Its choices: the catalog models that work
+    here (a hub id or a local path may be typed in), or only ``served`` (a server's, then
+    nothing else may be typed)."""
     load = gr.Button("Load now", size="sm", elem_id=f"{elem_id or slot}-load")
     dropdown = gr.Dropdown(
-        choices=model_choices(slot, default),
+        choices=model_choices(slot, default, served),
         value=default,
         label=label or SLOTS[slot].label,
-        info="from the catalog, or type a hub id or a local path",
-        allow_custom_value=True,
+        info=(
+            "the models this server serves"
+            if served is not None
+            else "from the catalog, or type a hub id or a local path"
+        ),
+        allow_custom_value=served is None,
         elem_id=f"{elem_id or slot}-model",
         buttons=[load],
     )
@@ -159,13 +166,14 @@ def wire_run(
     api_name: str,
     limit: dict[str, Any],
     pickers: list[Picker],
+    status: Callable[[str], Callable[[str], str]] = status_of,
 ) -> Any:
     """``go`` runs ``run`` (the API endpoint ``api_name``, in the tab's own queue), then
-    refreshes each picker's status line (and what it refreshes after a load); ``stop``
-    cancels the run. Returns the run's event (to chain more after it)."""
+    refreshes each picker's status line (``status(slot)`` makes its callback) and what it
+    refreshes after a load; ``stop`` cancels the run. Returns the run's event."""
     event = go.click(run, inputs, outputs, api_name=api_name, concurrency_id=api_name, **limit)
     for picker in pickers:
-        refreshed = event.then(status_of(picker.slot), picker.dropdown, picker.status, **PRIVATE)
+        refreshed = event.then(status(picker.slot), picker.dropdown, picker.status, **PRIVATE)
         if picker.after_load is not None:
             refreshed.then(picker.after_load, picker.dropdown, picker.after_load_output, **PRIVATE)
     stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
