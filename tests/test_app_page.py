@@ -166,7 +166,7 @@ def test_an_unconditional_model_hides_the_prompt_and_draws_without_one(ddpm, tin
     gallery, files, summary = asyncio.run(
         tab.generate(ddpm, "", "ignored", 2, 7.5, 0, 0, 5, 2, progress=None)
     )
-    assert len(gallery.value) == 2 and all(Path(f).suffix == ".png" for f in files)
+    assert len(gallery) == 2 and all(Path(f).suffix == ".png" for f in files)
     assert "draws without a prompt" in summary and "seeds 5, 6" in summary
 
 

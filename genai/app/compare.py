@@ -20,7 +20,7 @@ import gradio as gr
 from ..cli.compare import parse_params
 from ..errors import GenerationCancelled
 from .callbacks import MAX_SEED, as_seed, shown_in_page
-from .fitting import examples_for, is_completion_model
+from .fitting import is_completion_model
 from .models import SLOTS, model_choices
 from .studio import Tab
 from .widgets import seed_box, stop_button
@@ -50,16 +50,19 @@ def framed(page: str, height: int = 640) -> str:
     )
 
 
+# A beginning to complete that a chat model answers as well as a base model continues it
+# (measured: SmolLM2 "The capital of France is Paris.", Gemma 3 270M " Paris.").
+COMPLETE = "Complete the sentence: The capital of France is the city of"
+
+
 def example_rows(choices: dict[str, list[str]]) -> list[list[Any]]:
-    """Comparisons worth a look with the models offered here: a completion model's
-    beginning (which a chat model answers too) through every text model that is here."""
+    """A comparison worth a look with the text models offered here: a sentence to complete
+    through a chat model and every base (completion) model there is."""
     texts = choices.get("text", [])
     completion = [name for name in texts if is_completion_model(name)]
-    if completion and len(texts) > 1:
-        chat = [name for name in texts if name not in completion][:1]
-        models = chat + completion
-        return [[prompt, models] for prompt in examples_for("text", completion[0])]
-    return [[examples_for("text", name)[0], [name]] for name in texts[:1]]
+    chat = [name for name in texts if name not in completion][:1]
+    models = chat + completion
+    return [[COMPLETE, models]] if len(models) > 1 else [[COMPLETE, texts[:1]]]
 
 
 def summary_of(board: Any, seconds: float) -> str:

