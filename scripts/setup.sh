@@ -6,7 +6,7 @@
 #   scripts/setup.sh --check   only check; exit 1 naming what is missing (installs nothing)
 # GENAI_VENV names another virtual environment (default ./.venv). One line per step, with its time.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 want_test=0
 check_only=0
@@ -229,4 +229,7 @@ main() {
   echo "setup: done in $(seconds_since "$started") s ($VENV, $(du -sh "$VENV" | cut -f1))"
 }
 
-main
+# Sourced (the tests call its functions), it only defines them.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main
+fi
