@@ -249,7 +249,6 @@ def reachable(host: str, port: int) -> bool:
         return False
 
 
-
 @pytest.mark.slow
 def test_genai_demo_works_from_an_installed_wheel(tmp_path):
     """Build the wheel, install it (no deps) into a fresh venv that sees this one's packages,

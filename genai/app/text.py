@@ -19,7 +19,7 @@ from .callbacks import (
     shown_in_page,
     with_cancel,
 )
-from .fitting import bounds, examples_for, is_completion_model
+from .fitting import bounds, examples_for
 from .models import catalog_defaults
 from .studio import Tab
 from .widgets import PRIVATE, Picker, control, model_picker, seed_box, stop_button
@@ -31,8 +31,8 @@ TEMPERATURE = Param(
 )
 TOP_P = Param("top_p", float, 0.95, low=0.05, high=1.0)
 SYSTEM_PROMPT_INFO = (
-    "empty: the model's own default (its chat template's), or none; a completion model "
-    "without a chat template reads it as a first line"
+    "empty: the model's own default (its chat template's), or none; a model without a chat "
+    "template (a base model) continues your message as typed and does not read it"
 )
 
 
@@ -113,15 +113,22 @@ class TextTab(Tab):
 
         def run(put, cancel) -> Any:
             def work(generator: Generator) -> Any:
-                # A long chat keeps its latest turns within the model's context.
-                room = settings.get("max_new_tokens") or generator.settings({})["max_new_tokens"]
-                kept["context"] = context = fit_conversation(
-                    generator,
-                    turns,
-                    max_new_tokens=room,
-                    system_prompt=settings.get("system_prompt"),
-                )
-                stream = generator.stream(context, **with_cancel(generator, cancel, settings))
+                if getattr(generator, "has_chat_template", True) is False:
+                    # A model without a chat template continues (or answers) the text as
+                    # typed, not a "User: ... Assistant:" transcript of the chat.
+                    kept["context"], prompt = turns, message
+                else:
+                    # A long chat keeps its latest turns within the model's context.
+                    room = (
+                        settings.get("max_new_tokens") or generator.settings({})["max_new_tokens"]
+                    )
+                    kept["context"] = prompt = fit_conversation(
+                        generator,
+                        turns,
+                        max_new_tokens=room,
+                        system_prompt=settings.get("system_prompt"),
+                    )
+                stream = generator.stream(prompt, **with_cancel(generator, cancel, settings))
                 try:
                     for piece in stream:
                         put(piece)
@@ -154,7 +161,7 @@ class TextTab(Tab):
     def settings(self, name: str) -> tuple[Any, ...]:
         """Another model: its own defaults and limits, and examples that suit it."""
         if not self.studio.knows("text", name):
-            return (gr.skip(),) * 5
+            return (gr.skip(),) * 4
         found = catalog_defaults(name)
         controls = []
         for param, page_low, page_high in (
@@ -165,13 +172,8 @@ class TextTab(Tab):
             low, high = bounds("text", name, param.name, page_low, page_high)
             value = found.get(param.name, param.default)
             controls.append(gr.update(value=min(value, high), minimum=low, maximum=high))
-        placeholder = (
-            "Type the beginning of a text; the model continues it"
-            if is_completion_model(name)
-            else "Ask something, then press Enter"
-        )
         samples = [[example] for example in examples_for("text", name)]
-        return (*controls, gr.update(placeholder=placeholder), gr.Dataset(samples=samples))
+        return (*controls, gr.Dataset(samples=samples))
 
     def build(self, default: str, limit: dict[str, Any]) -> Picker:
         """The tab's page and events; returns its model picker, Load button and status line."""
@@ -185,9 +187,7 @@ class TextTab(Tab):
                 with gr.Row(equal_height=True):
                     message = gr.Textbox(
                         placeholder=(
-                            "Type the beginning of a text; the model continues it"
-                            if is_completion_model(default)
-                            else "Ask something, then press Enter"
+                            "Ask something (a base model continues what you type), then press Enter"
                         ),
                         show_label=False,
                         scale=5,
@@ -267,7 +267,7 @@ class TextTab(Tab):
         picker.dropdown.change(
             self.settings,
             picker.dropdown,
-            [max_new_tokens, temperature, top_p, message, examples.dataset],
+            [max_new_tokens, temperature, top_p, examples.dataset],
             **PRIVATE,
         )
         return picker
