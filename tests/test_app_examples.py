@@ -90,6 +90,7 @@ def app(tmp_path_factory):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GENAI_APP_")}
     env.update(HF_HUB_OFFLINE="1", GENAI_APP_OUTPUT_DIR=str(folder / "out"), PYTHONPATH=str(ROOT))
+    env["GENAI_SETUP_CHECK_ONLY"] = "1"  # set-up checks this venv, never installs into it
     if not (ROOT / ".venv").exists():  # a checkout set up elsewhere: this interpreter's venv
         env["GENAI_VENV"] = sys.prefix
     log = folder / "app.log"

