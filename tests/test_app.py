@@ -314,6 +314,7 @@ def test_story_text_is_cut_at_whole_sentences():
     assert whole_sentences("no sentence end") == "no sentence end"
     assert first_sentence("A fox sings. Then more.") == "A fox sings."
     assert speakable("**The Fox** sings") == "The Fox sings"
+    assert speakable("a\x00b\x07c\nd") == "abc\nd"  # a model's NUL is no speech input
 
 
 # --- what goes wrong shows as a message ------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import unicodedata
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,9 @@ def first_sentence(text: str) -> str:
 
 
 def speakable(text: str) -> str:
-    """Text for a voice: without markdown marks a model may add."""
+    """Text for a voice: without markdown marks a model may add, nor control characters (a
+    NUL in a model's text is refused as speech input)."""
+    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
     return re.sub(r"[*#_`>~]+", "", text).strip()
 
 
