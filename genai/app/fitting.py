@@ -95,14 +95,16 @@ def context_length(name: str | None) -> int | None:
 
 @functools.lru_cache(maxsize=32)
 def gguf_context(path: str, mtime: float) -> int | None:
-    """The context length a GGUF header declares (read once per file and version)."""
+    """The context llama.cpp gives a GGUF file: its header's, up to the engine's default cap
+    (read once per file and version)."""
+    from ..backends.llamacpp import DEFAULT_MAX_CONTEXT
     from ..backends.text_gguf import model_facts, read_metadata
 
     try:
         found = model_facts(read_metadata(path)).get("context_length")
     except genai.GenaiError:
         return None
-    return int(found) if isinstance(found, int) else None
+    return min(int(found), DEFAULT_MAX_CONTEXT) if isinstance(found, int) else None
 
 
 def bounds(slot: str, name: str | None, param: str, low: float, high: float) -> tuple[float, float]:
