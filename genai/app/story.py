@@ -29,8 +29,8 @@ from .callbacks import (
     with_cancel,
 )
 from .fitting import is_completion_model
-from .image import image_caption, paint
 from .models import catalog_defaults, entry_of, slot_task, takes_prompt
+from .painting import image_caption, paint
 from .speech import speak
 from .studio import Tab
 from .widgets import (
