@@ -39,8 +39,7 @@ def _part_names(meta: str) -> list[str]:
     from importlib.metadata import requires
 
     return [
-        re.split(r"[ ;<>=!~\[]", requirement, maxsplit=1)[0]
-        for requirement in requires(meta) or ()
+        re.split(r"[ ;<>=!~\[]", requirement, maxsplit=1)[0] for requirement in requires(meta) or ()
     ]
 
 
