@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import lifecycle as lifecycle
 from .catalog import CATALOG, TASKS, ModelEntry, default_model
 from .errors import (
     GenaiError,
@@ -78,8 +79,17 @@ def generate(
     prompt: Any = None, *, model: str | None = None, task: str = "text", **parameters: Any
 ):
     """One call from a prompt to a result: loads ``model`` (default: the task's catalog default)."""
+    from .params import check_model_name, check_prompt
+
+    if model is not None:
+        check_model_name(model)  # H5a: '' is an error, never the default model
     generator = load(model or default_model(task), task=None if model else task)
     if prompt is None:
+        import inspect  # H5a: a generator that needs a prompt gets a typed error, not TypeError
+
+        first = next(iter(inspect.signature(generator).parameters.values()), None)
+        if first is not None and first.default is inspect.Parameter.empty and first.kind < 2:
+            check_prompt(prompt)
         return generator(**parameters)
     return generator(prompt, **parameters)
 
@@ -88,6 +98,9 @@ def pull(name: str) -> list[str]:
     """Download a model ahead of time into the Hugging Face cache; returns the local paths."""
     from .catalog import find_entry
     from .hub import pull as hub_pull
+    from .params import check_model_name
+
+    check_model_name(name)  # H5a: '' names no model
 
     return hub_pull(name, find_entry(name))
 

@@ -59,6 +59,9 @@ def resample(waveform: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
     """Change the sample rate (band-limited sinc interpolation, torchaudio.functional.resample)."""
     if orig_rate == new_rate:
         return waveform
+    from .specs.audio import check_resample
+
+    check_resample(int(orig_rate), int(new_rate))  # a filter bank that would not fit in memory
     import torchaudio.functional as F
 
     return _numpy(F.resample(_tensor(waveform), int(orig_rate), int(new_rate)))

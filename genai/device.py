@@ -177,12 +177,26 @@ def free_memory(device: str) -> None:
     release_memory()
 
 
+# What torch's CPU allocator says when the system refuses memory (a RuntimeError, not
+# torch.OutOfMemoryError, as of torch 2.11).
+_CPU_OUT_OF_MEMORY = "DefaultCPUAllocator: can't allocate memory"
+
+
 @contextlib.contextmanager
 def oom_guard(what: str, device: str, advice: str) -> Iterator[None]:
-    """Out-of-memory on ``device`` becomes GenaiMemoryError naming ``what`` ran out and ``advice``."""
+    """Out-of-memory on ``device`` becomes GenaiMemoryError naming ``what`` ran out and ``advice``.
+
+    Both kinds: the accelerator's (torch.OutOfMemoryError) and the CPU allocator's refusal.
+    """
     import torch
 
     try:
         yield
     except torch.OutOfMemoryError as error:
         raise GenaiMemoryError(f"{what} ran out of memory on {device}; {advice}") from error
+    except RuntimeError as error:
+        if _CPU_OUT_OF_MEMORY not in str(error):
+            raise
+        raise GenaiMemoryError(
+            f"{what} ran out of memory on the CPU (the system refused more); {advice}"
+        ) from error

@@ -2,6 +2,9 @@
 
 ``compare_item`` is one output's half of ``genai verify``: load, remake, compare with the
 file (or, without a file, with the record's output digest), and say what differs first.
+An output remade on another device or dtype than recorded is not expected to be
+bit-identical: the report says where it was made and where remade, and whether the
+differences stay within ACROSS_PLACEMENTS ("differs within tolerance").
 """
 
 from __future__ import annotations
@@ -13,33 +16,74 @@ import numpy as np
 
 from . import provenance
 from .errors import GenaiError, MissingDependencyError, ModelNotAvailableError, UnknownModelError
+from .remake import Item, Models, VerifyReport, load_for, remake
 
 Difference = tuple[str, dict[str, Any] | None]  # (one line, the first difference or None if same)
 
+# What another device or precision may change and still count as the same output made
+# elsewhere: every pixel channel within 8 levels of 255; every sample within 0.02 (-34 dBFS),
+# the same length. Text has none: a different token is a different text.
+ACROSS_PLACEMENTS: dict[str, dict[str, Any]] = {
+    "image": {"pixel_levels": 8},
+    "audio": {"sample_abs": 0.02},
+}
 
-def compare_item(item: Any, model: str | None = None):
-    """Remake ``item`` (a genai.replay.Item) and compare it with its original."""
-    from .replay import VerifyReport, call_model, load_for
 
+def compare_item(
+    item: Item, model: Models = None, *, device: str | None = None, dtype: str | None = None
+) -> VerifyReport:
+    """Remake ``item`` (a genai.remake.Item) and compare it with its original."""
     label = str(item.original or item.label or item.model)
     try:
-        generator = load_for(item, model)
+        generator = load_for(item, model, device=device, dtype=dtype)
     except (ModelNotAvailableError, UnknownModelError, MissingDependencyError) as error:
         return VerifyReport(
             "cannot replay", label, item.model, detail=str(error), command=pull_command(item.model)
         )
     notes = weight_notes(item, generator)
     try:
-        result = call_model(generator, item)
+        result = remake(generator, item)
     except GenaiError as error:
         return VerifyReport("cannot replay", label, item.model, detail=str(error), notes=notes)
     tolerance = (item.record.get("reproducible") or {}).get("tolerance") or {}
     compare = {"image": _image, "audio": _audio, "text": _text}[item.modality]
     detail, first = compare(item, result, tolerance, generator, notes)
+    moved = placement_change(item, generator)
+    within = None
+    if first is not None and moved is not None:
+        notes.append(
+            "another device or precision rounds differently, so an output remade there is "
+            "not expected to be bit-identical"
+        )
+        if item.modality in ACROSS_PLACEMENTS:
+            _, beyond = compare(item, result, ACROSS_PLACEMENTS[item.modality], generator, [])
+            within = beyond is None
+        else:
+            within = False
     status = "identical" if first is None else "differs"
     return VerifyReport(
-        status, label, item.model, detail=detail, first_difference=first, notes=notes
+        status,
+        label,
+        item.model,
+        detail=detail,
+        first_difference=first,
+        notes=notes,
+        placement=moved,
+        within_tolerance=within,
     )
+
+
+def placement_change(item: Item, generator: Any) -> str | None:
+    """Where the record was made and where remade ("recorded on cuda:0 / bfloat16, remade on
+    cpu / float32") when those differ in device kind or dtype; None when they do not."""
+    device, dtype = item.record.get("device"), item.record.get("dtype")
+    if not device:
+        return None
+    placement = generator.placement
+    same_kind = str(device).split(":")[0] == placement.device.split(":")[0]
+    if same_kind and (dtype is None or dtype == placement.dtype_name):
+        return None
+    return f"recorded on {device} / {dtype}, remade on {placement.device} / {placement.dtype_name}"
 
 
 def pull_command(name: str) -> str | None:

@@ -1,13 +1,22 @@
 """Output files: checked before any work, written atomically (a file is either whole or absent).
 
 Results save through these, and so do the batch manifest, provenance records, boards and
-stories.
+stories. With ``overwrite=False`` a write is also exclusive: the file is linked into place
+under its final name (``os.link`` fails if the name exists, so of several savers racing for
+one name exactly one wins and the others get OutputPathError); ``write_files`` writes a
+group (an output and its ``.json`` record) all or nothing, and ``write_numbered`` claims
+the next free number in a folder under a lock, so same-seed saves into one folder never
+share a name.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +50,15 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool = False) -> Pa
         ) from error
 
 
+def check_output_folder(folder: str | os.PathLike) -> Path:
+    """Refuse, before any work, a folder that numbered outputs could not be written into (one
+    under a file, read-only). Which numbers are free is decided only when the files are
+    written (``write_numbered``): another save may take the next one meanwhile."""
+    folder = Path(folder)
+    check_output_path(folder / "00000-0", overwrite=True)
+    return folder
+
+
 def _check_output_path(path: Path, overwrite: bool) -> Path:
     if len(path.name.encode("utf-8", "surrogateescape")) > 255:
         raise OutputPathError(
@@ -66,11 +84,13 @@ def _check_output_path(path: Path, overwrite: bool) -> Path:
     return path
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write to a temporary file beside ``path``, then rename it into place (whole or absent).
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = True) -> Path:
+    """Write to a temporary file beside ``path``, then move it into place (whole or absent).
 
-    The file gets the permissions the umask gives a new file; disk-full and permission
-    errors become OutputPathError and leave no partial file behind.
+    ``overwrite=False`` never replaces a file, even one another thread or process makes
+    meanwhile: OutputPathError says the name is taken. The file gets the permissions the
+    umask gives a new file; disk-full and permission errors become OutputPathError and leave
+    no partial file behind.
     """
     path = Path(path)
     try:
@@ -84,14 +104,125 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except OSError as error:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputPathError(f"cannot write {path}: {error.strerror or error}") from error
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _link_new(tmp, path)
+    except OutputPathError:
         raise
+    except OSError as error:
+        raise OutputPathError(f"cannot write {path}: {error.strerror or error}") from error
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return path
+
+
+# File systems without hard links (FAT, some network and FUSE mounts) say one of these.
+_NO_LINKS = {errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP}
+
+
+def _link_new(tmp: str, path: Path) -> None:
+    """Give the finished temporary file its final name only if that name is free (atomic)."""
+    try:
+        os.link(tmp, path)
+        return
+    except FileExistsError:
+        raise _taken(path) from None
+    except OSError as error:
+        if error.errno not in _NO_LINKS:
+            raise
+    try:  # no hard links: claim the name with O_EXCL, then move the content over the claim
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        raise _taken(path) from None
+    os.replace(tmp, path)
+
+
+def _taken(path: Path) -> OutputPathError:
+    return OutputPathError(
+        f"{path} exists (another save got there first); pass overwrite=True (--overwrite on the "
+        "command line) to replace it, or choose another name"
+    )
+
+
+def write_files(files: Sequence[tuple[Path, bytes]], *, overwrite: bool = False) -> list[Path]:
+    """Write several files as one output (a result and its records): each atomically, and with
+    ``overwrite=False`` each exclusively, so if any name is taken the files this call already
+    wrote are removed again and OutputPathError is raised: all of them or none."""
+    written: list[Path] = []
+    try:
+        for path, data in files:
+            written.append(atomic_write_bytes(path, data, overwrite=overwrite))
+    except BaseException:
+        if not overwrite:  # only files this call made: nobody else's are touched
+            for path in written:
+                path.unlink(missing_ok=True)
+        raise
+    return written
+
+
+_FOLDER_LOCKS: dict[str, threading.Lock] = {}
+_FOLDER_LOCKS_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold ``folder`` against other savers: a lock per folder in this process, and flock on the
+    folder itself against other processes (where the system has it)."""
+    key = os.path.realpath(folder)
+    with _FOLDER_LOCKS_GUARD:
+        lock = _FOLDER_LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        try:
+            import fcntl
+        except ImportError:  # Windows: one process at a time is what we can promise
+            yield
+            return
+        try:
+            fd = os.open(folder, os.O_RDONLY)
+        except OSError as error:
+            raise OutputPathError(f"cannot write in {folder}: {error.strerror or error}") from error
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the flock
+
+
+def write_numbered(
+    folder: str | os.PathLike,
+    contents: Sequence[bytes | Callable[[Path], Sequence[tuple[Path, bytes]]]],
+    *,
+    first_free: Callable[[Path], int],
+    name: Callable[[int, int], str],
+) -> list[list[Path]]:
+    """Write outputs under the next free numbers of ``folder`` (``00001-<seed>.png``...).
+
+    ``first_free(folder)`` says the first number not taken; output ``i`` is named
+    ``name(number, i)``. Each item of ``contents`` is its bytes, or a function that, given the
+    output's path, returns every file of that output (the output and its records). The
+    numbers are claimed under ``folder_lock``, so concurrent saves (threads or processes)
+    into one folder each get numbers of their own. Returns the files of each output.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputPathError(f"cannot write in {folder}: {error.strerror or error}") from error
+    with folder_lock(folder):
+        number = first_free(folder)
+        groups: list[list[Path]] = []
+        try:
+            for index, content in enumerate(contents):
+                path = folder / name(number + index, index)
+                files = content(path) if callable(content) else [(path, content)]
+                groups.append(write_files(files, overwrite=False))
+        except BaseException:
+            for group in groups:  # all of this call's outputs or none
+                for path in group:
+                    path.unlink(missing_ok=True)
+            raise
+    return groups
 
 
 def _read_umask() -> int:
@@ -107,8 +238,8 @@ def _umask() -> int:
     return _UMASK
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: str | os.PathLike, text: str, *, overwrite: bool = True) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
 
 
 def to_jsonable(value: Any) -> Any:

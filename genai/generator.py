@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any, ClassVar
 
+from . import lifecycle
 from .device import Placement, free_memory
 from .hub import Source
 from .params import ParamSpec, refuse_unknown
@@ -29,19 +30,17 @@ class Generator:
     takes_prompt: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Every backend's ``__call__`` hands back results that know where they came from."""
+        """Every backend's ``__call__`` hands back results that know where they came from, and
+        every method that uses the model runs as a call in flight (genai.lifecycle): counted
+        in ``in_use``, waited for by ``unload()``, stopped at exit through its ``cancel``."""
         super().__init_subclass__(**kwargs)
-        call = cls.__dict__.get("__call__")
-        if call is None or getattr(call, "_adds_origin", False):
-            return
-
-        @functools.wraps(call)
-        def call_with_origin(self, *args: Any, **kwargs: Any) -> Any:
-            self.check_loaded()
-            return self.with_origin(call(self, *args, **kwargs))
-
-        call_with_origin._adds_origin = True  # type: ignore[attr-defined]
-        cls.__call__ = call_with_origin
+        for name in ("__call__", *_MODEL_METHODS):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "_in_flight", False):
+                setattr(cls, name, _in_flight(method))
+        stream = cls.__dict__.get("stream")
+        if stream is not None and not getattr(stream, "_in_flight", False):
+            cls.stream = _owned_stream(stream)
 
     def check_loaded(self) -> None:
         """A typed error for a generator used after ``unload()``."""
@@ -72,6 +71,7 @@ class Generator:
         self.placement = placement
         self.options = options
         self.loaded = True
+        lifecycle.remember(self)
 
     @classmethod
     def allowed_load_options(cls) -> tuple[str, ...]:
@@ -145,12 +145,62 @@ class Generator:
     def _release(self) -> None:
         """Drop references to model objects; subclasses set their attributes to None."""
 
-    def unload(self) -> None:
+    @property
+    def in_use(self) -> int:
+        """How many calls (and text streams) run on this generator now; an LRU unloads only
+        generators with none."""
+        return lifecycle.calls_on(self)
+
+    def unload(self, timeout: float = lifecycle.EXIT_TIMEOUT, *, if_idle: bool = False) -> bool:
         """Free the model's memory; the generator cannot be called afterwards (the loader
-        drops unloaded generators from its cache)."""
+        drops unloaded generators from its cache).
+
+        Calls running now are told to stop and waited for up to ``timeout`` seconds: each ends
+        with ModelNotAvailableError (or its result, if it finished first), and the memory is
+        freed once the last has ended, never under it. With ``if_idle=True`` a generator in
+        use stays loaded. Returns whether it was unloaded now.
+        """
+        return lifecycle.retire([self], timeout, if_idle=if_idle) == 1
+
+    def _free(self) -> None:
+        """Release the model (no call runs on it any more) and give its memory back."""
         self._release()
-        self.loaded = False
         free_memory(self.placement.device)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} on {self.placement.describe()}>"
+
+
+# Methods besides __call__ that use the model.
+_MODEL_METHODS = ("interpolate", "embed", "count_tokens")
+
+
+def _in_flight(method):
+    """``method`` run as a call in flight. ``__call__`` also gets genai's cancel event (joined
+    to the caller's) where the family's spec takes ``cancel``, and fills its results' origin."""
+    is_call = method.__name__ == "__call__"
+
+    @functools.wraps(method)
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        with lifecycle.running(self, kwargs if is_call else None):
+            result = method(self, *args, **kwargs)
+        return self.with_origin(result) if is_call else result
+
+    call._in_flight = True  # type: ignore[attr-defined]
+    return call
+
+
+def _owned_stream(method):
+    """``stream`` hands back a TextStream that knows its generator: its decoding thread counts
+    as a call on it (genai.backends.text_stream registers it when it starts)."""
+
+    @functools.wraps(method)
+    def stream(self, *args: Any, **kwargs: Any) -> Any:
+        self.check_loaded()
+        result = method(self, *args, **kwargs)
+        if hasattr(result, "owner"):
+            result.owner = self
+        return result
+
+    stream._in_flight = True  # type: ignore[attr-defined]
+    return stream

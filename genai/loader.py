@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from . import lifecycle
 from .device import resolve_placement
 from .errors import unreadable_files
 from .generator import Generator
@@ -73,12 +74,17 @@ def loaded() -> list[Generator]:
         return list(_LOADED.values())
 
 
-def unload(name: str | None = None) -> int:
-    """Unload one model (by the name it was loaded with) or, with no name, all. Returns how many."""
-    count = 0
-    for generator in loaded():
-        if name is None or generator.name == name or generator.source.location == name:
-            generator.unload()
-            count += 1
+def unload(name: str | None = None, *, timeout: float = lifecycle.EXIT_TIMEOUT) -> int:
+    """Unload one model (by the name it was loaded with) or, with no name, all. Returns how many.
+
+    Calls running on them are told to stop and waited for up to ``timeout`` seconds in all
+    (see Generator.unload); their memory is freed once they have ended.
+    """
+    chosen = [
+        generator
+        for generator in loaded()
+        if name is None or generator.name == name or generator.source.location == name
+    ]
+    count = lifecycle.retire(chosen, timeout)
     loaded()
     return count

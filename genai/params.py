@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -52,15 +54,58 @@ def check_prompt(prompt: Any, name: str = "prompt", *, max_chars: int | None = N
     return prompt
 
 
+def show_value(value: Any) -> str:
+    """A number as an error message shows it (a 400-digit int by its size, not its digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        digits = int(abs(value).bit_length() * math.log10(2)) + 1  # str() refuses 4300+ digits
+        return f"{'-' if value < 0 else ''}<a number of about {digits} digits>"
+    if isinstance(value, float):
+        return f"{value:g}"
+    text = repr(value)
+    return text if len(text) <= 100 else f"{text[:80]}...<{len(text)} characters>"
+
+
+def range_text(low: float | None, high: float | None, low_open: bool = False) -> str:
+    """A parameter's range as error messages and help text say it: "0.25 to 4", "at least 1"."""
+
+    def number(value: float) -> str:
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    if low is not None and high is not None:
+        return (
+            f"above {number(low)} up to {number(high)}"
+            if low_open
+            else (f"{number(low)} to {number(high)}")
+        )
+    if low is not None:
+        return f"above {number(low)}" if low_open else f"at least {number(low)}"
+    if high is not None:
+        return f"at most {number(high)}"
+    return "any number"
+
+
+def _suffix(low, high, low_open, fix: str) -> str:
+    shown = "" if low is None or high is None else f" (range: {range_text(low, high, low_open)})"
+    return shown + (f"; {fix}" if fix else "")
+
+
 def check_int(
     name: str, value: Any, *, low: int | None = None, high: int | None = None, fix: str = ""
 ) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidParameterError(f"{name}={value!r} must be a whole number")
+    """A whole number (Python or numpy integer, not a bool) within [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidParameterError(
+            f"{name}={show_value(value)} must be a whole number{_suffix(low, high, False, fix)}"
+        )
+    value = int(value)
     if low is not None and value < low:
-        raise InvalidParameterError(f"{name}={value} is below {low}{'; ' + fix if fix else ''}")
+        raise InvalidParameterError(
+            f"{name}={show_value(value)} is below {low}{_suffix(low, high, False, fix)}"
+        )
     if high is not None and value > high:
-        raise InvalidParameterError(f"{name}={value} is above {high}{'; ' + fix if fix else ''}")
+        raise InvalidParameterError(
+            f"{name}={show_value(value)} is above {high}{_suffix(low, high, False, fix)}"
+        )
     return value
 
 
@@ -73,19 +118,34 @@ def check_float(
     low_open: bool = False,
     fix: str = "",
 ) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidParameterError(f"{name}={value!r} must be a number")
-    value = float(value)
-    if not math.isfinite(value):
-        raise InvalidParameterError(f"{name}={value} must be a finite number")
-    if low is not None and (value <= low if low_open else value < low):
-        bound = f"above {low}" if low_open else f"at least {low}"
-        raise InvalidParameterError(f"{name}={value} must be {bound}{'; ' + fix if fix else ''}")
-    if high is not None and value > high:
+    """A finite real number (int, float, numpy scalar; not a bool) within its bounds.
+
+    Every number a caller gives goes through here (or check_int): nan, inf and ints too
+    large for a float (``10**400``) are refused like any other value out of range.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidParameterError(f"{name}={show_value(value)} must be a number")
+    try:
+        number = float(value)
+    except (OverflowError, ValueError):  # an int beyond a float's range
         raise InvalidParameterError(
-            f"{name}={value} must be at most {high}{'; ' + fix if fix else ''}"
+            f"{name}={show_value(value)} is too large to be a number here"
+            f"{_suffix(low, high, low_open, fix)}"
+        ) from None
+    if not math.isfinite(number):
+        raise InvalidParameterError(
+            f"{name}={show_value(value)} must be a finite number{_suffix(low, high, low_open, fix)}"
         )
-    return value
+    if low is not None and (number <= low if low_open else number < low):
+        bound = f"above {low:g}" if low_open else f"at least {low:g}"
+        raise InvalidParameterError(
+            f"{name}={show_value(number)} must be {bound}{_suffix(low, high, low_open, fix)}"
+        )
+    if high is not None and number > high:
+        raise InvalidParameterError(
+            f"{name}={show_value(number)} must be at most {high:g}{_suffix(low, high, low_open, fix)}"
+        )
+    return number
 
 
 def nearest(name: str, valid: Iterable[str]) -> str | None:
@@ -128,6 +188,18 @@ class Param:
     max_chars: int | None = None  # for str: a length cap
 
     @property
+    def range(self) -> str | None:
+        """The documented range of a numeric parameter ("0.25 to 4"), None for others."""
+        if self.type not in (int, float) or (self.low is None and self.high is None):
+            return None
+        return range_text(self.low, self.high, self.low_open)
+
+    @property
+    def help_text(self) -> str:
+        """``help`` with the range, as the CLI and README show it."""
+        return f"{self.help} [{self.range}]" if self.range else self.help
+
+    @property
     def cli_flag(self) -> str | None:
         if self.flag == "":
             return None
@@ -147,13 +219,15 @@ class Param:
             value = check_text(value, self.name, max_chars=self.max_chars)
         elif self.type is bool:
             if not isinstance(value, bool):
-                raise InvalidParameterError(f"{self.name}={value!r} must be true or false")
+                raise InvalidParameterError(
+                    f"{self.name}={show_value(value)} must be true or false"
+                )
         elif self.type is list:
             if isinstance(value, str):
                 value = [value]
             if not isinstance(value, (list, tuple)):
                 raise InvalidParameterError(
-                    f"{self.name}={value!r} must be a string or a list of strings"
+                    f"{self.name}={show_value(value)} must be a string or a list of strings"
                 )
             for item in value:
                 check_text(item, self.name)
@@ -162,7 +236,7 @@ class Param:
             guess = nearest(str(value), [str(c) for c in self.choices])
             hint = f" (did you mean {guess}?)" if guess else ""
             raise InvalidParameterError(
-                f"{self.name}={value!r} is not one of {', '.join(map(str, self.choices))}{hint}"
+                f"{self.name}={show_value(value)} is not one of {', '.join(map(str, self.choices))}{hint}"
             )
         if self.check is not None:
             value = self.check(value)
@@ -245,7 +319,7 @@ class ParamSpec:
         for param in self.params:
             if param.cli_flag is None or param.name in skip:
                 continue
-            kwargs: dict[str, Any] = {"dest": param.name, "default": None, "help": param.help}
+            kwargs: dict[str, Any] = {"dest": param.name, "default": None, "help": param.help_text}
             if param.type is bool:
                 kwargs["action"] = "store_true"
             elif param.type is list:
@@ -263,3 +337,15 @@ class ParamSpec:
                 continue
             found[param.name] = value
         return found
+
+
+def check_model_name(name: Any) -> str:
+    """A model name that names something: a non-empty string (an empty one is never "the default")."""
+    if isinstance(name, os.PathLike):
+        name = os.fspath(name)
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidParameterError(
+            f"model name {show_value(name)} must be a catalog alias, a Hugging Face id or a path; "
+            "see `genai models`"
+        )
+    return check_text(name, "model")

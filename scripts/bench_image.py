@@ -11,6 +11,8 @@ other processes on a shared machine disturb far less). sd-turbo-style settings: 
     python scripts/bench_image.py                      # 256 and 512, 2 steps, 3 repeats
     python scripts/bench_image.py --model sd-turbo     # real weights, if on disk
     python scripts/bench_image.py --faces              # faces-64: 16 faces, raw module vs genai
+    python scripts/bench_image.py --batch 8 --sizes 256  # 1 and 8 pictures: raw batched call vs
+                                                         # genai vs 8 single genai calls
 """
 
 from __future__ import annotations
@@ -25,15 +27,23 @@ from pathlib import Path
 PROMPT = "a red fox in snow, photograph"
 
 
-def build_sd15_folder(folder: Path) -> Path:
-    """Save a random-weight pipeline with the shapes of Stable Diffusion 1.5 (about 1.07B parameters)."""
+def build_sd15_folder(folder: Path, device: str = "cpu", dtype=None) -> Path:
+    """Save a random-weight pipeline with the shapes of Stable Diffusion 1.5 (about 1.07B
+    parameters), built on ``device`` (a GPU fills the weights in a second) and saved in
+    ``dtype`` (default float32)."""
     import torch
+
+    torch.manual_seed(0)
+    with torch.device(device):
+        return _save_sd15(folder, dtype)
+
+
+def _save_sd15(folder: Path, dtype) -> Path:
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
     from genai.testing.image import clip_tokenizer, stable_diffusion_pipeline
 
-    torch.manual_seed(0)
     unet = UNet2DConditionModel(sample_size=64, cross_attention_dim=768)  # defaults: SD 1.x blocks
     vae = AutoencoderKL(
         block_out_channels=(128, 256, 512, 512),
@@ -68,6 +78,8 @@ def build_sd15_folder(folder: Path) -> Path:
     pipeline = stable_diffusion_pipeline(
         unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler
     )
+    if dtype is not None:
+        pipeline.to(dtype)
     partial = folder.with_name(folder.name + ".partial")
     pipeline.save_pretrained(partial)
     partial.replace(folder)
@@ -90,6 +102,12 @@ def main() -> None:
         "--calls", type=int, default=50, help="calls on a tiny pipeline for the overhead in ms"
     )
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        help="compare 1 and N pictures: one raw batched call, genai, and N single genai calls",
+    )
     parser.add_argument(
         "--faces", action="store_true", help="time 16-face batches of faces-64 instead"
     )
@@ -136,6 +154,9 @@ def main() -> None:
 
     raw(min(args.sizes), 0)  # warm-up: the first calls page weights in and pick kernels
     wrapped(min(args.sizes), 0)
+    if args.batch:
+        batches(gen, settings, args.sizes, args.batch, args.repeats)
+        return
     rows = []
     for size in args.sizes:
         # Wall seconds, and this process's CPU seconds: the latter barely moves when other
@@ -187,6 +208,60 @@ def main() -> None:
     )
     if args.calls:
         overhead_ms(args.calls)
+
+
+def batches(gen, settings, sizes: list[int], count: int, repeats: int) -> None:
+    """1 and ``count`` pictures: one raw diffusers call (a generator per picture), genai's
+    call (one batched pipeline call), and ``count`` single genai calls (what genai did before
+    it batched), alternating, best of ``repeats``; wall and this process's CPU seconds."""
+    import numpy as np
+    import torch
+
+    pipe = gen.pipe
+
+    def raw(size: int, n: int):
+        generators = [torch.Generator().manual_seed(1 + i) for i in range(n)]
+        chosen = generators if n > 1 else generators[0]
+        return pipe(PROMPT, **settings(size), num_images_per_prompt=n, generator=chosen).images
+
+    def wrapped(size: int, n: int):
+        return gen(PROMPT, **settings(size), num_images=n, seed=1).images
+
+    def singles(size: int, n: int):
+        return [gen(PROMPT, **settings(size), seed=1 + i).image for i in range(n)]
+
+    print(f"\nbatches of {count}; load average {os.getloadavg()}", flush=True)
+    print(
+        "| size | pictures | clock | raw s | genai s | singles s | genai/raw | singles/genai | load |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for size in sizes:
+        for n in (1, count):
+            sides = [("raw", raw), ("genai", wrapped)] + ([("singles", singles)] if n > 1 else [])
+            wall: dict[str, list[float]] = {label: [] for label, _ in sides}
+            cpu: dict[str, list[float]] = {label: [] for label, _ in sides}
+            pictures = {}
+            for repeat in range(repeats):
+                for label, call in sides[repeat % len(sides) :] + sides[: repeat % len(sides)]:
+                    w0, c0 = time.perf_counter(), time.process_time()
+                    pictures[label] = call(size, n)
+                    wall[label].append(time.perf_counter() - w0)
+                    cpu[label].append(time.process_time() - c0)
+            same = all(
+                np.array_equal(np.asarray(a), np.asarray(b))
+                for a, b in zip(pictures["raw"], pictures["genai"], strict=True)
+            )
+            load = os.getloadavg()[0]
+            for clock, times in (("wall", wall), ("cpu", cpu)):
+                best = {label: min(values) for label, values in times.items()}
+                alone = f"{best['singles']:.2f}" if "singles" in best else ""
+                gain = f"{best['singles'] / best['genai']:.3f}" if "singles" in best else ""
+                print(
+                    f"| {size} | {n} | {clock} | {best['raw']:.2f} | {best['genai']:.2f} | "
+                    f"{alone} | {best['raw'] / best['genai']:.3f} | {gain} | {load:.1f} |",
+                    flush=True,
+                )
+            print(f"same pixels raw vs genai ({size}, {n}): {same}", flush=True)
 
 
 def overhead_ms(calls: int) -> None:

@@ -6,13 +6,22 @@ Each try sends one hostile or careless input to a tiny local model (text, image,
 plus the real SmolLM2 GGUF and Piper voice when their wheels are installed and --real is
 given) through the API or the `genai` command, and is classified:
 
-  ok          a legitimate (or borderline) input that worked
-  typed       refused with a GenaiError (API) or exit 2 and one `genai: error:` line (CLI)
-  wrong type  another exception (API), or another exit code / error form (CLI)
-  traceback   the CLI printed a Python traceback
-  silent      nonsense accepted (temperature=inf giving output, a file clobbered, a
-              half-written file left behind, an image prompt cut without saying so)
-  hang        the try ran past --timeout seconds
+  typed            refused with a GenaiError (API), exit 2 and one `genai: error:` line
+                   (CLI), a 4xx with an OpenAI error body (HTTP)
+  ok               a legitimate (or borderline) input that worked
+  wrong exception  another exception (API), another exit code or error form (CLI)
+  traceback        the CLI printed a Python traceback
+  silently wrong   nonsense accepted (temperature=inf giving output, a file clobbered, a
+                   half-written file left behind, two saves both "winning" one name, a batch
+                   whose second run differs, output lost to a closed stdout)
+  hang             the try ran past --timeout seconds
+  5xx              the HTTP server answered with a server error
+
+Surfaces: ``api`` (one call), ``api threads`` (eight threads saving one result to one
+name, or into one folder), ``cli`` (the `genai` command, standard I/O included: endless,
+closed and unreadable input, a closed or full stdout, a reader that goes away), ``http``
+(``genai serve`` on tiny models, driven as a client) and ``batch`` (bad job files, two
+runs of one file that must make the same files, SIGTERM in the middle).
 
 Every try is either one that must be refused (a ``refuse`` expectation: success is
 ``silent``) or a borderline one that may work (``either``: success is ``ok``), so the
@@ -23,6 +32,7 @@ and each failure with a one-line repro, and exits 1 on anything but ok and typed
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -46,7 +56,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import genai  # noqa: E402
 
-COLUMNS = ("tried", "ok", "typed", "wrong type", "traceback", "silent", "hang")
+COLUMNS = ("tried", "typed", "ok", "wrong exception", "traceback", "silently wrong", "hang", "5xx")
+SURFACES = ("api", "api threads", "cli", "http", "batch")
 REFUSE, EITHER = "refuse", "either"
 MEGABYTE_TEXT = "word " * 220_000  # about 1.1 MB
 
@@ -82,8 +93,20 @@ IMAGE_NUMBERS = {
     "seed": Number(int, 0, 2**64),
 }
 SPEECH_NUMBERS = {
-    "speed": Number(float, 0, 100, low_open=True),
+    "speed": Number(float, 0.25, 4.0),  # OpenAI's range: below it a request could take the memory
     "pause": Number(float, 0, 1e4),
+    "fade_in": Number(float, 0, 1e4),
+    "fade_out": Number(float, 0, 1e4),
+    "sample_rate": Number(int, 1000, 10**6),
+    "normalize": Number(float, -1e4, 1e4),
+    "seed": Number(int, 0, 2**64),
+}
+
+
+PIANO_NUMBERS = {
+    "temperature": Number(float, 0.01, 10.0),
+    "duration": Number(float, 0.1, 30.0),
+    "note_density": Number(int, 0, 11),
     "fade_in": Number(float, 0, 1e4),
     "fade_out": Number(float, 0, 1e4),
     "sample_rate": Number(int, 1000, 10**6),
@@ -113,6 +136,8 @@ def random_number(rng: random.Random) -> Any:
             1e308,
             -1e308,
             10 ** rng.randint(12, 40),
+            10**400,  # too large for a float: OverflowError unless checked
+            -(10**400),
             -(10 ** rng.randint(1, 30)),
             -1,
             -0.5,
@@ -216,8 +241,12 @@ class Try:
     expect: str
     repro: str
     run: Callable[[], Any] | None = None  # api
+    custom: Callable[[float], Outcome] | None = None  # classifies itself (threads, http, batch)
     argv: list[Any] = field(default_factory=list)  # cli (str or bytes)
     stdin: bytes | None = None
+    shell: str | None = None  # cli: arguments run by bash after `python -m genai` (redirections)
+    stdin_path: str | None = None  # cli: a file to read stdin from (/dev/zero)
+    stdout_path: str | None = None  # cli: a file to write stdout to (/dev/full)
     check: Callable[[Any], str | None] | None = None  # after success: a reason it was silent
     after: Callable[[], str | None] | None = None  # after any outcome: damage left behind
 
@@ -253,31 +282,39 @@ def run_api(attempt: Try, timeout: float) -> Outcome:
     if error is not None:
         if isinstance(error, genai.GenaiError):
             if damage:
-                return Outcome("silent", f"{type(error).__name__} but {damage}")
+                return Outcome("silently wrong", f"{type(error).__name__} but {damage}")
             return Outcome("typed", f"{type(error).__name__}: {str(error)[:160]}")
-        return Outcome("wrong type", f"{type(error).__name__}: {str(error)[:200]}")
+        return Outcome("wrong exception", f"{type(error).__name__}: {str(error)[:200]}")
     if damage:
-        return Outcome("silent", damage)
+        return Outcome("silently wrong", damage)
     if attempt.expect == REFUSE:
-        return Outcome("silent", f"accepted, returned {short(box.get('value'), 100)}")
+        return Outcome("silently wrong", f"accepted, returned {short(box.get('value'), 100)}")
     reason = attempt.check(box.get("value")) if attempt.check else None
-    return Outcome("silent", reason) if reason else Outcome("ok")
+    return Outcome("silently wrong", reason) if reason else Outcome("ok")
+
+
+CLI_ENV = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
 
 
 def run_cli(attempt: Try, timeout: float) -> Outcome:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
     argv = [sys.executable, "-m", "genai", *attempt.argv]
-    try:
-        done = subprocess.run(
-            argv,
-            input=attempt.stdin if attempt.stdin is not None else b"",
-            capture_output=True,
-            timeout=timeout,
-            env=env,
-            cwd=tempfile.gettempdir(),
-        )
-    except subprocess.TimeoutExpired:
-        return Outcome("hang", f"still running after {timeout:.0f} s")
+    if attempt.shell is not None:
+        argv = ["bash", "-c", f"'{sys.executable}' -m genai {attempt.shell}"]
+    streams: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    with contextlib.ExitStack() as files:
+        if attempt.stdin_path is not None:
+            streams["stdin"] = files.enter_context(open(attempt.stdin_path, "rb"))
+        else:
+            streams["input"] = attempt.stdin if attempt.stdin is not None else b""
+        if attempt.stdout_path is not None:
+            streams["stdout"] = files.enter_context(open(attempt.stdout_path, "wb"))
+        try:
+            done = subprocess.run(
+                argv, timeout=timeout, env=CLI_ENV, cwd=tempfile.gettempdir(), **streams
+            )
+        except subprocess.TimeoutExpired:
+            return Outcome("hang", f"still running after {timeout:.0f} s")
+    done.stdout = done.stdout or b""
     stderr = done.stderr.decode("utf-8", "replace")
     damage = attempt.after() if attempt.after else None
     if "Traceback (most recent call last)" in stderr:
@@ -286,18 +323,22 @@ def run_cli(attempt: Try, timeout: float) -> Outcome:
     errors = [line for line in stderr.splitlines() if line.startswith("genai: error:")]
     if done.returncode == 0:
         if damage:
-            return Outcome("silent", damage)
+            return Outcome("silently wrong", damage)
         if attempt.expect == REFUSE:
-            return Outcome("silent", "exit 0: " + done.stdout.decode("utf-8", "replace")[:100])
+            return Outcome(
+                "silently wrong", "exit 0: " + done.stdout.decode("utf-8", "replace")[:100]
+            )
         return Outcome("ok")
     if done.returncode == 2 and len(errors) == 1:
         return (
-            Outcome("silent", f"exit 2 but {damage}")
+            Outcome("silently wrong", f"exit 2 but {damage}")
             if damage
             else Outcome("typed", errors[0][:200])
         )
     tail = " | ".join(stderr.strip().splitlines()[-2:])[:200]
-    return Outcome("wrong type", f"exit {done.returncode}, {len(errors)} error line(s): {tail}")
+    return Outcome(
+        "wrong exception", f"exit {done.returncode}, {len(errors)} error line(s): {tail}"
+    )
 
 
 # --- the models -----------------------------------------------------------------------------
@@ -363,6 +404,20 @@ def make_targets(paths: dict[str, str], real: bool) -> list[Target]:
             targets.append(
                 Target("speech:piper-joe", "speech", "piper-joe", {"seed": 1}, SPEECH_NUMBERS)
             )
+        if embedded_path(get_entry("piano-rnn")):
+            targets.append(
+                Target(
+                    "audio:piano-rnn",
+                    "speech",
+                    "piano-rnn",
+                    {"seed": 1, "duration": 1.0},
+                    PIANO_NUMBERS,
+                )
+            )
+        for alias in ("faces-64", "piano-rnn"):
+            REAL_MODELS[alias] = bool(embedded_path(get_entry(alias)))
+        global FACES_REAL
+        FACES_REAL = REAL_MODELS["faces-64"]
     return targets
 
 
@@ -783,9 +838,10 @@ def try_cli(rng: random.Random, target: Target, scratch: Path) -> Try:
         )
         try:
             number = float(value)
-            expect = number_expectation(
-                target.numbers[name], int(number) if number.is_integer() else number
-            )
+            if name in target.numbers:  # a flag the model does not take is refused anyway
+                expect = number_expectation(
+                    target.numbers[name], int(number) if number.is_integer() else number
+                )
         except ValueError:
             pass
         if expect == EITHER and name in ("width", "height"):
@@ -852,16 +908,544 @@ def try_cli(rng: random.Random, target: Target, scratch: Path) -> Try:
 PATHS: dict[str, str] = {}
 
 
+# --- work bounded before it starts ----------------------------------------------------------
+
+
+def bound_tries(rng: random.Random, target: Target) -> list[tuple[str, Any, dict, str]]:
+    """(label, prompt, call changes, expectation) of inputs that scale the work."""
+    prompt = first_prompt(target)
+    if target.name.endswith("piano-rnn"):
+        return [
+            ("temperature=1e-300", "", {"temperature": 1e-300}, REFUSE),
+            ("duration=10**400", "", {"duration": 10**400}, REFUSE),
+            ("max_duration=1e9", "", {"duration": 120.0, "max_duration": 1e9}, REFUSE),
+            (f"prompt={rng.choice(['0', '[]', 'bytes'])}", rng.choice([0, [], b""]), {}, REFUSE),
+            ("key='C minor extra'", "", {"key": "C minor extra"}, REFUSE),
+            ("key='D minor'", "", {"key": "D minor", "duration": 1.0}, EITHER),
+            ("fades longer than the piece", "", {"duration": 1.0, "fade_in": 1.0, "fade_out": 1.0}, REFUSE),
+        ]  # fmt: skip
+    if target.modality == "text":
+        return [
+            ("max_new_tokens=10**9", prompt, {"max_new_tokens": 10**9}, REFUSE),
+            ("max_new_tokens=10**400", prompt, {"max_new_tokens": 10**400}, REFUSE),
+            ("temperature=10**400", prompt, {"temperature": 10**400}, REFUSE),
+            ("top_p=10**400", prompt, {"top_p": 10**400}, REFUSE),
+            ("repetition_penalty=10**400", prompt, {"repetition_penalty": 10**400}, REFUSE),
+        ]
+    if target.modality == "image":
+        return [
+            ("width=10**5", prompt, {"width": 10**5}, REFUSE),
+            ("num_images=10**4", prompt, {"num_images": 10**4}, REFUSE),
+            ("num_inference_steps=10**6", prompt, {"num_inference_steps": 10**6}, REFUSE),
+            ("guidance_scale=10**400", prompt, {"guidance_scale": 10**400}, REFUSE),
+        ]
+    slow_text = "Hello there, my friend. " * 900  # about 30 minutes at a slow 12 characters/s
+    return [
+        (f"speed={v!r}", prompt, {"speed": v}, REFUSE)
+        for v in rng.sample([0.001, 1e-6, 0.2, 4.5, -1.0, 0.0], 2)
+    ] + [
+        ("speed=10**400", prompt, {"speed": 10**400}, REFUSE),
+        ("speed=0.25", prompt, {"speed": 0.25}, EITHER),
+        ("21,600 characters at speed 0.5", slow_text, {"speed": 0.5, "max_text_chars": 30_000}, REFUSE),
+        ("1000 sentences, pause=10", "Hi. " * 1000, {"pause": 10.0}, REFUSE),
+        (f"sample_rate={(rate := rng.choice([44_101, 383_999, 1, 7_999]))}", prompt, {"sample_rate": rate}, REFUSE),
+        ("sample_rate=48000", prompt, {"sample_rate": 48_000}, EITHER),
+        ("fade_in=10**400", prompt, {"fade_in": 10**400}, REFUSE),
+        ("max_text_chars=10**9", prompt, {"max_text_chars": 10**9}, REFUSE),
+    ]  # fmt: skip
+
+
+def try_bounds(rng: random.Random, target: Target, scratch: Path) -> Try:
+    label, prompt, changes, expect = rng.choice(bound_tries(rng, target))
+    return Try(
+        "api",
+        target.name,
+        f"bound: {label}",
+        expect,
+        call_repro(target, prompt, **changes),
+        run=call(target, prompt, **changes),
+    )
+
+
+def try_names(rng: random.Random, target: Target, scratch: Path) -> Try:
+    """None prompts and empty model names at the top of the API."""
+    choice = rng.randrange(4)
+    if choice == 0 and target.modality != "image" and not target.name.endswith("piano-rnn"):
+        return Try(
+            "api", target.name, "generate(None)", REFUSE,
+            f"genai.generate(None, model={target.location!r})",
+            run=lambda: genai.generate(None, model=target.location, **target.base),
+        )  # fmt: skip
+    name = rng.choice(["", "   "])
+    if choice == 1:
+        return Try("api", "load", f"generate('hi', model={name!r})", REFUSE,
+                   f"genai.generate('hi', model={name!r})",
+                   run=lambda: genai.generate("hi", model=name))  # fmt: skip
+    if choice == 2:
+        return Try("api", "load", f"pull({name!r})", REFUSE, f"genai.pull({name!r})",
+                   run=lambda: genai.pull(name))  # fmt: skip
+    return Try("api", "load", f"load({name!r})", REFUSE, f"genai.load({name!r})",
+               run=lambda: genai.load(name))  # fmt: skip
+
+
+# --- eight threads saving one result ------------------------------------------------------------
+
+
+def race_outcome(saves: list[Any], folder: Path, expect_one: bool, per_save: int) -> Outcome:
+    """Classify eight concurrent saves: one winner (a name) or eight (a folder), the rest
+    OutputPathError, and as many files as the winners wrote (no temporaries left)."""
+    wrong = [r for r in saves if isinstance(r, Exception) and not isinstance(r, genai.GenaiError)]
+    if wrong:
+        return Outcome("wrong exception", f"{type(wrong[0]).__name__}: {str(wrong[0])[:160]}")
+    typed = [r for r in saves if isinstance(r, Exception)]
+    if any(not isinstance(r, genai.errors.OutputPathError) for r in typed):
+        return Outcome("wrong exception", f"{type(typed[0]).__name__}: {str(typed[0])[:160]}")
+    winners = len(saves) - len(typed)
+    left = leftovers(folder)
+    outputs = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    if left:
+        return Outcome("silently wrong", f"left {', '.join(left)} behind")
+    if expect_one and winners != 1:
+        return Outcome("silently wrong", f"{winners} of {len(saves)} saves to one name 'succeeded'")
+    if not expect_one and winners != len(saves):
+        return Outcome("silently wrong", f"{winners} of {len(saves)} saves into a folder succeeded")
+    if len(outputs) != winners * per_save:
+        return Outcome(
+            "silently wrong",
+            f"{winners} saves succeeded but {len(outputs)} files are there ({per_save} each)",
+        )
+    return Outcome("ok")
+
+
+def try_race(rng: random.Random, target: Target, scratch: Path) -> Try:
+    """Eight threads save the target's result: to one file name, or into one folder."""
+    result = target.result
+    folder = scratch / f"race-{rng.randrange(10**9)}"
+    folder.mkdir()
+    into_folder = rng.random() < 0.5
+    suffix = {"text": ".txt", "image": ".png", "speech": ".wav"}[target.modality]
+    path = folder if into_folder else folder / f"same{suffix}"
+    images = len(getattr(result, "images", []) or [1])
+    files = {"text": 2, "image": 1, "speech": 2}[target.modality] + (
+        1 if getattr(result, "midi", None) is not None else 0
+    )
+    # A text result saved into a folder is always text.txt: one winner there too.
+    expect_one = not into_folder or target.modality == "text"
+    per_save = images if target.modality == "image" else files
+
+    def run(timeout: float) -> Outcome:
+        barrier = threading.Barrier(8)
+        saves: list[Any] = [None] * 8
+
+        def save(index: int) -> None:
+            barrier.wait()
+            try:
+                saves[index] = result.save(path)
+            except Exception as error:  # classified by race_outcome
+                saves[index] = error
+
+        threads = [threading.Thread(target=save, args=(i,), daemon=True) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in threads):
+            return Outcome("hang", f"saves still running after {timeout:.0f} s")
+        return race_outcome(saves, folder, expect_one, per_save)
+
+    where = "into one folder" if into_folder else "to one name"
+    return Try(
+        "api threads",
+        target.name,
+        f"8 threads save {where}",
+        EITHER,
+        f"8 threads: result.save({str(path)!r}) at once",
+        custom=run,
+    )
+
+
+# --- the shell: standard input and output, flags --------------------------------------------
+
+
+def shell_tries(rng: random.Random, target: Target, scratch: Path) -> list[tuple[str, dict, str]]:
+    """(label, Try fields, expectation) of what a shell does to `genai`."""
+    command = CLI_COMMAND[target.modality]
+    base = " ".join(f"'{a}'" for a in cli_base(target)[1:])
+    out = scratch / f"cli-{rng.randrange(10**9)}"
+    out.mkdir()
+    suffix = {"text": ".txt", "image": ".png", "speech": ".wav"}[target.modality]
+    tries = [
+        ("stdin from /dev/zero", {"argv": [command, "-", *cli_base(target)[1:]], "stdin_path": "/dev/zero"}, REFUSE),
+        ("closed stdin", {"shell": f"{command} - {base} -o '{out}/x{suffix}' <&-"}, REFUSE),
+        ("models > /dev/full", {"argv": ["models"], "stdout_path": "/dev/full"}, REFUSE),
+        ("models >&- (closed stdout)", {"shell": "models >&-"}, REFUSE),
+        ("--dtype int3", {"argv": [*cli_base(target), "--dtype", "int3", "x"]}, REFUSE),
+        ("pull ''", {"argv": ["pull", ""]}, REFUSE),
+        ("-m ''", {"argv": [command, "x", "-m", ""]}, REFUSE),
+    ]  # fmt: skip
+    if target.modality == "text":
+        tries.append(("text >&- (closed stdout)", {"shell": f"text hi {base} >&-"}, REFUSE))
+        junk = out / "schema.json"
+        junk.write_text("{not json")
+        tries.append(("--json-schema junk", {"argv": [*cli_base(target), "hi", "--json-schema", str(junk)]}, REFUSE))  # fmt: skip
+    if target.modality == "speech":
+        for flag, value in (("--speed", "1e-6"), ("--speed", "1e400"), ("--sample-rate", "44101")):
+            tries.append(
+                (f"{flag} {value}",
+                 {"argv": [*cli_base(target), "hello", flag, value, "-o", str(out / "x.wav")]}, REFUSE)
+            )  # fmt: skip
+    if FACES_REAL:
+        tries.append(
+            ("--interpolate 3 7 --frames 0",
+             {"argv": ["image", "-m", "faces-64", "--interpolate", "3", "7", "--frames", "0", "-o", str(out / "w.gif")]},
+             REFUSE)
+        )  # fmt: skip
+    return tries
+
+
+def broken_pipe(argv: list[str]) -> Callable[[float], Outcome]:
+    """`genai ... | head -c1`: the reader goes away after one byte; exit 0, no traceback."""
+
+    def run(timeout: float) -> Outcome:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "genai", *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=CLI_ENV,
+            cwd=tempfile.gettempdir(),
+        )
+        process.stdout.read(1)
+        process.stdout.close()
+        try:
+            _, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return Outcome("hang", f"still running after {timeout:.0f} s")
+        text = stderr.decode("utf-8", "replace")
+        if "Traceback" in text:
+            return Outcome("traceback", text.strip().splitlines()[-1][:200])
+        if process.returncode != 0:
+            return Outcome("wrong exception", f"exit {process.returncode}: {text[-200:]}")
+        return Outcome("ok")
+
+    return run
+
+
+def try_shell(rng: random.Random, target: Target, scratch: Path) -> Try:
+    if rng.random() < 0.25:
+        argv = ["models"]
+        if target.modality == "text" and rng.random() < 0.5:
+            argv = [*cli_base(target), "hello", "--stream"]
+            argv[argv.index("--max-new-tokens") + 1] = "40"
+        return Try(
+            "cli", target.name, f"{' '.join(argv[:2])} ... | head -c1", EITHER,
+            f"genai {' '.join(argv)} | head -c1", custom=broken_pipe(argv),
+        )  # fmt: skip
+    label, fields, expect = rng.choice(shell_tries(rng, target, scratch))
+    shown = fields.get("shell") or " ".join(map(str, fields.get("argv", [])))
+    if fields.get("stdin_path"):
+        shown += f" < {fields['stdin_path']}"
+    if fields.get("stdout_path"):
+        shown += f" > {fields['stdout_path']}"
+    return Try("cli", target.name, label, expect, f"genai {shown}", **fields)
+
+
+FACES_REAL = False
+
+
+# --- the HTTP server, driven as a client ----------------------------------------------------
+
+
+class Http:
+    """`genai serve` on the sweep's tiny models, started on first use, in a thread."""
+
+    def __init__(self) -> None:
+        self.base: str | None = None
+        self._stack = contextlib.ExitStack()
+        self.models: dict[str, str] = {}
+
+    def start(self) -> str:
+        if self.base is None:
+            from genai.server.config import ServerConfig
+            from genai.server.testing import running
+
+            self.models = {"chat": PATHS["llama"], "voice": PATHS["vits"], "pic": PATHS["sd"]}
+            config = ServerConfig(models=dict(self.models), ui=False)
+            self.base = self._stack.enter_context(running(config))
+        return self.base
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+HTTP = Http()
+
+
+def http_bodies(rng: random.Random) -> list[tuple[str, str, Any, str]]:
+    """(label, path, JSON body or raw bytes, expectation) for the served models."""
+    chat = {"model": "chat", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+    speech = {"model": "voice", "input": "Hello there."}
+    image = {"model": "pic", "prompt": "a cat", "size": "32x32", "num_inference_steps": 1}
+    tries = [
+        ("chat ok", "/v1/chat/completions", chat, EITHER),
+        ("speech ok", "/v1/audio/speech", speech, EITHER),
+        ("speech speed=1.0", "/v1/audio/speech", {**speech, "speed": 1.0}, EITHER),
+    ]
+    for speed in (0.001, 1e-6, 0.0, -1.0, 5.0, 10**400):
+        tries.append(
+            (f"speech speed={show(speed)}", "/v1/audio/speech", {**speech, "speed": speed}, REFUSE)
+        )
+    for name, value in (("temperature", 10**400), ("top_p", 10**400), ("max_tokens", 10**9),
+                        ("max_tokens", 10**400), ("n", 10**9), ("frequency_penalty", 10**400),
+                        ("temperature", "hot"), ("messages", []), ("stop", [""])):  # fmt: skip
+        tries.append(
+            (f"chat {name}={show(value)}", "/v1/chat/completions", {**chat, name: value}, REFUSE)
+        )
+    raw = json.dumps(chat).replace('"max_tokens": 2', '"max_tokens": 2, "temperature": NaN')
+    tries.append(
+        ("chat temperature=NaN (JSON extension)", "/v1/chat/completions", raw.encode(), REFUSE)
+    )
+    raw = json.dumps(speech)[:-1] + ', "speed": Infinity}'
+    tries.append(("speech speed=Infinity", "/v1/audio/speech", raw.encode(), REFUSE))
+    for size in ("\uff16\uff14x\uff16\uff14", "100000x100000", "0x0", "32x", "-32x32", "1e3x32"):
+        tries.append(
+            (f"image size={size!r}", "/v1/images/generations", {**image, "size": size}, REFUSE)
+        )
+    for name, value in (("n", 10**9), ("n", 0), ("num_inference_steps", 10**400)):
+        tries.append(
+            (
+                f"image {name}={show(value)}",
+                "/v1/images/generations",
+                {**image, name: value},
+                REFUSE,
+            )
+        )
+    tries.append(("image ok", "/v1/images/generations", image, EITHER))
+    return tries
+
+
+def show(value: Any) -> str:
+    from genai.params import show_value
+
+    return show_value(value)
+
+
+def try_http(rng: random.Random, targets: list[Target], scratch: Path) -> Try:
+    label, path, body, expect = rng.choice(http_bodies(rng))
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+
+    def run(timeout: float) -> Outcome:
+        import urllib.error
+        import urllib.request
+
+        base = HTTP.start()
+        request = urllib.request.Request(
+            base + path, data=data, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                status, payload = answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            status, payload = error.code, error.read()
+        except (TimeoutError, urllib.error.URLError) as error:
+            return Outcome("hang", f"no answer in {timeout:.0f} s ({error})")
+        if status >= 500:
+            return Outcome("5xx", f"{status}: {payload[:200]!r}")
+        if status >= 400:
+            try:
+                message = json.loads(payload)["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                return Outcome("wrong exception", f"{status} without an OpenAI error body")
+            return Outcome("typed", f"{status}: {message[:160]}")
+        if expect == REFUSE:
+            return Outcome("silently wrong", f"{status}: accepted ({len(payload)} bytes)")
+        return Outcome("ok")
+
+    return Try(
+        "http", path.rsplit("/", 1)[-1], label, expect,
+        f"curl -X POST {path} -d {short(data.decode('utf-8', 'replace'), 100)}", custom=run,
+    )  # fmt: skip
+
+
+# --- batch ----------------------------------------------------------------------------------
+
+
+BAD_ROWS = (
+    "{not json",
+    '{"prompt": "hi", "banana": 1}',
+    '{"prompt": "hi", "seed": 1e400}',
+    '{"prompt": "hi", "seed": -1}',
+    '{"prompt": "hi", "id": "../escape"}',
+    '{"prompt": "hi", "parameters": {"cancel": true}}',
+    '{"prompt": "hi", "parameters": [1]}',
+    '{"prompt": ""}',
+    "[1, 2]",
+)
+
+
+def try_batch_rows(rng: random.Random, target: Target, scratch: Path) -> Try:
+    """A jobs file with one malformed line among good ones: refused whole, before any work."""
+    folder = scratch / f"batch-{rng.randrange(10**9)}"
+    folder.mkdir()
+    bad = rng.choice(BAD_ROWS)
+    good = json.dumps({"prompt": first_prompt(target), "parameters": target.base})
+    source = folder / "jobs.jsonl"
+    source.write_text(f"{good}\n{bad}\n")
+
+    def run() -> Any:
+        from genai.batch import run_batch
+
+        return run_batch(source, folder / "out", model=target.location, progress=False)
+
+    return Try(
+        "batch", target.name, f"jobs line {bad[:40]!r}", REFUSE,
+        f"genai batch jobs.jsonl -m {target.location}  # second line: {bad}", run=run,
+        after=lambda: "outputs made" if (folder / "out").exists() and any((folder / "out").glob("0*")) else None,
+    )  # fmt: skip
+
+
+def media(folder: Path) -> dict[str, str]:
+    """Each output's content, records left out (they hold timings): text, audio, PNG pixels."""
+    import hashlib
+
+    from PIL import Image
+
+    found = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix in (".txt", ".wav", ".mid"):
+            found[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        elif path.suffix == ".png":
+            with Image.open(path) as image:
+                found[path.name] = hashlib.sha256(image.tobytes()).hexdigest()
+    return found
+
+
+def try_batch_repeat(rng: random.Random, targets: list[Target], scratch: Path) -> Try:
+    """Two clean runs (fresh processes) of one mixed file and seed make the same files."""
+    folder = scratch / f"repeat-{rng.randrange(10**9)}"
+    folder.mkdir()
+    jobs = []
+    for target in targets:
+        if target.modality == "text":
+            for i, temperature in enumerate((0, 0.8)):
+                jobs.append({"id": f"{target.name.replace(':', '-')}-{i}", "model": target.location,
+                             "prompt": "hello there", "parameters": {**target.base, "temperature": temperature, "max_new_tokens": 8}})  # fmt: skip
+        elif target.modality == "speech":
+            jobs.append({"id": target.name.replace(":", "-"), "model": target.location, "prompt": "Hello there. Bye."})  # fmt: skip
+    for alias, prompt, parameters in (("faces-64", None, {"num_images": 2}), ("piano-rnn", "a calm piece", {"duration": 2})):  # fmt: skip
+        if REAL_MODELS.get(alias):
+            jobs.append({"id": alias, "model": alias, "prompt": prompt, "parameters": parameters})
+    source = folder / "jobs.jsonl"
+    source.write_text("".join(json.dumps(job) + "\n" for job in jobs))
+
+    def run(timeout: float) -> Outcome:
+        found = []
+        for name in ("first", "second"):
+            try:
+                done = subprocess.run(
+                    [sys.executable, "-m", "genai", "batch", str(source), "-o", str(folder / name),
+                     "--seed", "3", "-q"],
+                    capture_output=True, text=True, env=CLI_ENV, timeout=timeout,
+                )  # fmt: skip
+            except subprocess.TimeoutExpired:
+                return Outcome("hang", f"a run took over {timeout:.0f} s")
+            if "Traceback" in done.stderr:
+                return Outcome("traceback", done.stderr.strip().splitlines()[-1][:200])
+            if done.returncode != 0:
+                return Outcome("wrong exception", f"exit {done.returncode}: {done.stderr[-200:]}")
+            found.append(media(folder / name))
+        differing = sorted(
+            k for k in found[0].keys() | found[1].keys() if found[0].get(k) != found[1].get(k)
+        )
+        if differing:
+            return Outcome("silently wrong", f"second run differs in {', '.join(differing)}")
+        return Outcome("ok")
+
+    return Try("batch", "mixed", f"two clean runs of {len(jobs)} jobs", EITHER,
+               f"genai batch {source.name} -o A --seed 3; genai batch ... -o B --seed 3; compare",
+               custom=run)  # fmt: skip
+
+
+def try_batch_signal(rng: random.Random, targets: list[Target], scratch: Path) -> Try:
+    """SIGTERM or SIGINT while a long job runs: exit 143/130, the job left for the next run."""
+    import signal as signals
+
+    folder = scratch / f"signal-{rng.randrange(10**9)}"
+    folder.mkdir()
+    number = rng.choice([signals.SIGTERM, signals.SIGINT])
+    long_text = "Hello there, my friend. " * 700
+    speech = next(t for t in targets if t.modality == "speech")
+    jobs = [
+        {"id": "quick", "model": speech.location, "prompt": "Hello.", "seed": 1},
+        {"id": "long", "model": speech.location, "prompt": long_text, "seed": 2,
+         "parameters": {"max_text_chars": 20_000}},
+    ]  # fmt: skip
+    if REAL_MODELS.get("piano-rnn"):
+        jobs[1] = {"id": "long", "model": "piano-rnn", "prompt": "a calm piece", "seed": 2,
+                   "parameters": {"duration": 1800, "max_duration": 1800}}  # fmt: skip
+    source = folder / "jobs.jsonl"
+    source.write_text("".join(json.dumps(job) + "\n" for job in jobs))
+
+    def run(timeout: float) -> Outcome:
+        out = folder / "out"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "genai", "batch", str(source), "-o", str(out), "-q"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=CLI_ENV,
+        )  # fmt: skip
+        part = out / "manifest.part-0.jsonl"
+        deadline = time.monotonic() + timeout
+        while not (part.is_file() and part.read_text().count("\n") >= 1):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                return Outcome(
+                    "wrong exception",
+                    f"the quick job never finished: {process.communicate()[1][-200:]}",
+                )
+            time.sleep(0.2)
+        time.sleep(1.0)
+        process.send_signal(number)
+        try:
+            _, stderr = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return Outcome("hang", "still running 60 s after the signal")
+        if "Traceback" in stderr:
+            return Outcome("traceback", stderr.strip().splitlines()[-1][:200])
+        from genai.batch import read_manifest
+
+        records = read_manifest(out)
+        if process.returncode == 0 and "long" in records:
+            return Outcome("ok", "the long job ended before the signal")
+        if process.returncode != 128 + number:
+            return Outcome("wrong exception", f"exit {process.returncode}: {stderr[-200:]}")
+        if "long" in records or (out / "long.wav").exists():
+            return Outcome("silently wrong", "the cancelled job was recorded or left files")
+        return Outcome(
+            "typed", f"exit {process.returncode}, the job in flight left for the next run"
+        )
+
+    return Try("batch", "signal", f"{signals.Signals(number).name} mid-job", EITHER,
+               f"genai batch {source.name} -o out & kill -{signals.Signals(number).name[3:]} $!",
+               custom=run)  # fmt: skip
+
+
+REAL_MODELS: dict[str, bool] = {}
+
+
 # --- the sweep ------------------------------------------------------------------------------
 
 API_KINDS = (
     (try_prompt, 5, None),
     (try_number, 6, None),
+    (try_bounds, 5, None),
+    (try_names, 1, None),
     (try_text_option, 2, None),
     (try_chat, 1, "text"),
     (try_misspelled_call, 2, None),
     (try_misspelled_load, 1, None),
     (try_output, 2, None),
+    (try_race, 3, None),
 )
 
 
@@ -876,10 +1460,26 @@ def prepare(target: Target) -> str | None:
     return None
 
 
-def pick(rng: random.Random, targets: list[Target], cli_share: float, scratch: Path) -> Try:
+ONCE: set[str] = set()  # the costly batch tries, made once per sweep
+
+
+def pick(rng: random.Random, targets: list[Target], args: argparse.Namespace, scratch: Path) -> Try:
     live = [t for t in targets if not t.stuck]
-    if rng.random() < cli_share:
+    draw = rng.random()
+    if draw < args.cli_share:
+        if rng.random() < 0.4:
+            return try_shell(rng, rng.choice(targets), scratch)
         return try_cli(rng, rng.choice(targets), scratch)
+    draw -= args.cli_share
+    if draw < args.http_share:
+        return try_http(rng, targets, scratch)
+    draw -= args.http_share
+    if draw < args.batch_share:
+        for name, make in (("repeat", try_batch_repeat), ("signal", try_batch_signal)):
+            if name not in ONCE:
+                ONCE.add(name)
+                return make(rng, targets, scratch)
+        return try_batch_rows(rng, rng.choice(targets), scratch)
     if rng.random() < 0.1 or not live:
         return try_garbage_load(rng, PATHS, scratch)
     target = rng.choice(live)
@@ -916,15 +1516,18 @@ def sweep(args: argparse.Namespace) -> int:
         f"models ready in {time.monotonic() - started:.0f} s: {', '.join(t.name for t in targets)}",
         file=sys.stderr,
     )
-    counts: dict[str, Counter] = {"api": Counter(), "cli": Counter()}
+    counts: dict[str, Counter] = {surface: Counter() for surface in SURFACES}
     failures: list[tuple[str, Try, Outcome]] = []
     deadline = time.monotonic() + args.seconds
     by_name = {t.name: t for t in targets}
     for index in range(args.iterations):
         if time.monotonic() > deadline:
             break
-        attempt = pick(rng, targets, args.cli_share, scratch)
-        if attempt.surface == "api":
+        attempt = pick(rng, targets, args, scratch)
+        if attempt.custom is not None:
+            slow = attempt.surface in ("cli", "batch")
+            outcome = attempt.custom(args.cli_timeout if slow else args.timeout)
+        elif attempt.surface in ("api", "batch"):
             outcome = run_api(attempt, args.timeout)
         else:
             outcome = run_cli(attempt, args.cli_timeout)
@@ -941,19 +1544,31 @@ def sweep(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     report(counts, failures, time.monotonic() - started, args)
+    HTTP.close()
     shutil.rmtree(scratch, ignore_errors=True)
     return 1 if failures else 0
+
+
+# The columns' earlier names, still written to --json for readers of the first table.
+OLD_NAMES = {"wrong type": "wrong exception", "silent": "silently wrong"}
+
+
+def counts_record(row: Counter) -> dict[str, int]:
+    record = {c: row[c] for c in COLUMNS}
+    record.update({old: row[new] for old, new in OLD_NAMES.items()})
+    return record
 
 
 def report(
     counts: dict[str, Counter], failures: list, seconds: float, args: argparse.Namespace
 ) -> None:
-    total = counts["api"] + counts["cli"]
-    rows = [("api", counts["api"]), ("cli", counts["cli"]), ("total", total)]
-    print(f"fuzz_inputs: seed {args.seed}, {seconds:.0f} s")
-    print(f"{'':6s}" + "".join(f"{c:>12s}" for c in COLUMNS))
+    total = sum(counts.values(), Counter())
+    rows = [(surface, counts[surface]) for surface in SURFACES] + [("total", total)]
+    print(f"fuzz_inputs: seed {args.seed}, {seconds:.0f} s, load average {os.getloadavg()[0]:.1f}")
+    print("| surface | " + " | ".join(COLUMNS) + " |")
+    print("|---|" + "---|" * len(COLUMNS))
     for name, row in rows:
-        print(f"{name:6s}" + "".join(f"{row[c]:>12d}" for c in COLUMNS))
+        print(f"| {name} | " + " | ".join(str(row[c]) for c in COLUMNS) + " |")
     for index, attempt, outcome in failures:
         print(
             f"[{outcome.column}] #{index} {attempt.surface} {attempt.target}: {attempt.label}\n"
@@ -964,7 +1579,7 @@ def report(
             json.dumps(
                 {
                     "seed": args.seed,
-                    "counts": {name: {c: row[c] for c in COLUMNS} for name, row in rows},
+                    "counts": {name: counts_record(row) for name, row in rows},
                     "failures": [
                         {
                             "column": o.column,
@@ -996,6 +1611,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--cli-share", type=float, default=0.15, help="fraction of tries via the CLI"
+    )
+    parser.add_argument(
+        "--http-share", type=float, default=0.15, help="fraction of tries via `genai serve`"
+    )
+    parser.add_argument(
+        "--batch-share", type=float, default=0.05, help="fraction of tries via genai batch"
     )
     parser.add_argument(
         "--real",

@@ -56,3 +56,62 @@ def smollm2_gguf():
     import genai
 
     return genai.load("smollm2-135m-gguf")
+
+
+@pytest.fixture(scope="session")
+def tiny_lcm_dir(tmp_path_factory) -> str:
+    """A LatentConsistencyModelPipeline of the tiny SD parts (its UNet takes the guidance
+    embedding LCM feeds it) with an LCMScheduler: 32x32 native."""
+    import torch
+    from diffusers import LatentConsistencyModelPipeline, LCMScheduler
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from genai.testing.image import clip_tokenizer, tiny_conditional_unet, tiny_vae
+
+    torch.manual_seed(0)
+    tokenizer = clip_tokenizer()
+    text = CLIPTextConfig(
+        bos_token_id=0,
+        eos_token_id=1,
+        pad_token_id=1,
+        hidden_size=16,
+        intermediate_size=32,
+        num_attention_heads=2,
+        num_hidden_layers=2,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=16,
+    )
+    pipeline = LatentConsistencyModelPipeline(
+        vae=tiny_vae(sample_size=32),
+        text_encoder=CLIPTextModel(text),
+        tokenizer=tokenizer,
+        unet=tiny_conditional_unet(
+            sample_size=16, cross_attention_dim=16, attention_head_dim=2, time_cond_proj_dim=8
+        ),
+        scheduler=LCMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear"),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    folder = tmp_path_factory.mktemp("tiny-lcm") / "lcm"
+    pipeline.save_pretrained(folder)
+    return str(folder)
+
+
+GPU_SKIP_REASON = (
+    "needs a CUDA GPU: torch.cuda.is_available() is False here; the gpu set runs on a CUDA "
+    "machine (pytest -m gpu)"
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` are skipped, with the reason, where CUDA is absent."""
+    marked = [item for item in items if item.get_closest_marker("gpu")]
+    if not marked or os.environ.get("GENAI_GPU_TEST_DEVICE") == "cpu":  # see tests/test_gpu.py
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    for item in marked:
+        item.add_marker(pytest.mark.skip(reason=GPU_SKIP_REASON))

@@ -27,6 +27,10 @@ JAPAN = "What is the capital of Japan?"
             "London",
             "The capital of the United Kingdom is London.",
         ),
+        ("What is the capital of India?", "New Delhi", "The capital of India is New Delhi."),
+        ("How many days are in a week?", "7", "There are 7 days in a week."),
+        ("What colour is the sky on a clear day?", "blue", "The sky on a clear day is blue."),
+        ("What is 2 + 2?", "4", "2 + 2 = 4."),
     ],
 )
 def test_right_answers_pass(question, expected, text):
@@ -46,6 +50,39 @@ def test_right_answers_pass(question, expected, text):
         (FRANCE, "Paris", "It isn't Paris.", "negates"),
         (FRANCE, "Paris", "The capital of France is Lyon. Paris is nice.", "does not state"),
         (FRANCE, "Paris", "", "empty"),
+        # hedges: the fact is left open
+        ("How many days are in a week?", "7", "A week is approximately 7 days.", "hedges"),
+        ("What color is a ripe tomato?", "red", "It is brown with a hint of red.", "hedges"),
+        (FRANCE, "Paris", "Maybe it is Paris.", "hedges"),
+        (JAPAN, "Tokyo", "Kyoto was formerly the capital, Tokyo is now.", "hedges"),
+        (FRANCE, "Paris", "If I had to guess, Paris.", "hedges"),
+        # another candidate of the same kind, in lower case
+        ("What colour is the sky?", "blue", "The sky is blue or grey.", "grey"),
+        ("What colour is grass?", "green", "Grass is green, yellow and brown.", "yellow"),
+        # a question is not an answer
+        (FRANCE, "Paris", "Is it Paris?", "asks"),
+        # the number only as a part of another one
+        ("What is 2 + 2?", "4", "2 + 2 = -4.", "part of another number"),
+        ("How many legs does a dog have?", "4", "A dog has 4.5 legs.", "part of another number"),
+        ("How many legs does a dog have?", "4", "A dog has 4-6 legs.", "does not state"),
+        ("How many legs does a dog have?", "4", "A dog has 4,000 legs.", "part of another number"),
+        # the embedded SmolLM2's own wrong replies (genai.testing.answers.FACT_QUESTIONS)
+        ("What is 10 - 5?", "5", "10 - 5 is 15.", "15"),
+        (
+            "How many hours are in a day?",
+            "24",
+            "A day is a day of the week, and a day is made up of hours. "
+            "So, a day is made up of 24 hours.",
+            "does not state",
+        ),
+        ("How many months are in a year?", "12", "A year is approximately 365 days.", "365"),
+        ("What is the capital of Italy?", "Rome", "Il Coriobella, Italy.", "Coriobella"),
+        (
+            "What is the largest planet in the solar system?",
+            "Jupiter",
+            "The largest planet in the solar system is Neptune, but it's actually a planet.",
+            "Neptune",
+        ),
     ],
 )
 def test_wrong_answers_are_rejected(question, expected, text, why):
@@ -78,6 +115,32 @@ def test_allowed_words_may_stand_beside_the_answer():
     text = "The capital of France is Paris, on the Seine."
     assert "Seine" in answer_problems(text, "Paris", question=FRANCE)[0]
     assert answer_problems(text, "Paris", question=FRANCE, allowed=["Seine"]) == []
+
+
+def test_replies_that_ramble_past_a_right_first_sentence_are_rejected():
+    text = (
+        "The opposite of hot is cold. This is a fundamental concept in science and technology, "
+        "where heat is often associated with warmth and light. In a physical sense, heat is a "
+        "form of energy that is transferred from one object to another. However, in a "
+        "biological sense, heat is a form of"
+    )
+    problems = answer_problems(
+        text, "cold", question="What is the opposite of hot?", finish_reason="length"
+    )
+    assert problems == [
+        "the model did not end its answer (finish_reason='length')",
+        "the answer repeats the phrase 'sense heat is'",
+    ]
+
+
+def test_fact_questions_have_one_expected_answer_each():
+    from genai.testing.answers import FACT_QUESTIONS
+
+    assert len(FACT_QUESTIONS) == len({q for q, _ in FACT_QUESTIONS}) >= 16
+    for question, expected in FACT_QUESTIONS:
+        assert question.endswith("?") and isinstance(expected, str) and expected
+        # each expected answer passes the check as a plain sentence, so a failure is the model's
+        assert answer_problems(f"It is {expected}.", expected, question=question) == []
 
 
 def test_repeated_phrase_is_case_and_punctuation_blind():

@@ -19,6 +19,7 @@ from genai.testing.audio import (
     piper_voice_path,
     torch_threads,
 )
+from genai.testing.audio_checks import assert_sound, assert_speech
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -55,7 +56,9 @@ def test_speech_to_a_wav_file(models, tmp_path, capsys):
     assert code == 0
     assert capsys.readouterr().out.strip() == str(out)
     samples, rate = read_audio(out)
-    assert rate == 16_000 and samples.shape[1] > 0
+    # Sound throughout, but for the 0.2 s pause between the two sentences.
+    assert rate == 16_000 and samples.shape[1] > 0.2 * rate
+    assert_sound(samples, rate, max_quiet=0.2)
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["seed"] == 5 and record["prompt"] == "Hello there. How are you?"
     # The same command makes the same file.
@@ -76,39 +79,32 @@ def test_speech_to_a_wav_file(models, tmp_path, capsys):
     assert np.array_equal(read_audio(again)[0], samples)
 
 
-def test_output_options_reach_the_generator(models, tmp_path, capsys):
-    out = tmp_path / "speech.flac"
-    code = main(
-        [
-            "audio",
-            "Hello there.",
-            "-m",
-            models["vits"],
-            "-o",
-            str(out),
-            "--seed",
-            "1",
-            "-q",
-            "--sample-rate",
-            "8000",
-            "--normalize",
-            "-30",
-            "--fade-in",
-            "0.01",
-            "--speed",
-            "0.8",
-            "--trim",
-        ]
+def test_output_options_change_the_audio(models, tmp_path, capsys):
+    """--sample-rate, --normalize, --fade-in and --speed each show in the samples (--trim,
+    which needs silence at the ends to cut, is shown on the Piper voice below)."""
+    from genai.audio_dsp import loudness
+
+    def speak(name: str, *options: str):
+        out = tmp_path / name
+        code = main(["audio", "Hello there.", "-m", models["vits"], "-o", str(out), "--seed", "1"]
+                    + ["-q", *options])  # fmt: skip
+        assert code == 0
+        return read_audio(out)
+
+    plain, plain_rate = speak("plain.wav")
+    samples, rate = speak(
+        "speech.flac",
+        *("--sample-rate", "8000", "--normalize", "-30", "--fade-in", "0.01", "--speed", "0.8"),
     )
-    assert code == 0
-    _, rate = read_audio(out)
-    assert rate == 8_000
-    parameters = json.loads(out.with_suffix(".json").read_text())["parameters"]
-    assert (
-        parameters["normalize"] == -30.0
-        and parameters["speed"] == 0.8
-        and parameters["trim"] is True
-    )
+    assert plain_rate == 16_000 and rate == 8_000
+    assert loudness(samples, rate) == pytest.approx(-30.0, abs=0.5)
+    assert abs(loudness(plain, plain_rate) + 30.0) > 3  # so the level was changed, not found
+    # slower speech: longer (the tiny model's frame counts round, so by at least 10 %)
+    assert samples.shape[1] / rate > 1.1 * plain.shape[1] / plain_rate
+    fade = int(0.01 * rate)
+    assert samples[0, 0] == 0.0
+    assert np.abs(samples[0, : fade // 2]).max() < np.abs(samples[0, fade : 3 * fade]).max()
+    assert_sound(samples, rate)
 
 
 def test_music_and_sound_by_model(models, tmp_path, capsys):
@@ -133,6 +129,7 @@ def test_music_and_sound_by_model(models, tmp_path, capsys):
     )
     samples, rate = read_audio(music)
     assert rate == 32_000 and samples.shape == (1, 6_400)
+    assert_sound(samples, rate)
     sound = tmp_path / "sound.wav"
     assert (
         main(
@@ -154,7 +151,9 @@ def test_music_and_sound_by_model(models, tmp_path, capsys):
         )
         == 0
     )
-    assert read_audio(sound)[0].shape == (1, 1_600)
+    samples, rate = read_audio(sound)
+    assert samples.shape == (1, 1_600)
+    assert_sound(samples, rate)
 
 
 def test_a_folder_output_gets_numbered_files(models, tmp_path, capsys):
@@ -238,7 +237,8 @@ def test_the_installed_command_runs(models, tmp_path):
         timeout=300,
     )
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == str(out) and out.is_file()
+    assert completed.stdout.strip() == str(out)
+    assert_sound(*read_audio(out))
 
 
 @pytest.mark.real_weights
@@ -249,8 +249,21 @@ def test_default_speech_works_offline_with_the_piper_voice(tmp_path, monkeypatch
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    out = tmp_path / "default.wav"
-    assert main(["audio", "Good morning, everyone.", "-o", str(out), "--seed", "1", "-q"]) == 0
+    out, trimmed = tmp_path / "default.wav", tmp_path / "trimmed.wav"
+    text = "Good morning, everyone."
+    assert main(["audio", text, "-o", str(out), "--seed", "1", "-q"]) == 0
     samples, rate = read_audio(out)
-    assert rate == 22_050 and 0.5 < samples.shape[1] / rate < 6
+    assert rate == 22_050 and 0.5 < samples.shape[1] / rate < 6  # 3 words at speaking pace
+    assert_speech(samples, rate)
     assert json.loads(out.with_suffix(".json").read_text())["model"] in ("piper-joe", "mms-tts-eng")
+    # --trim cuts what is quieter than -45 dB below the peak at either end, keeping 50 ms: this
+    # voice starts speaking within 40 ms and ends with a quiet tail of about 100 ms.
+    assert main(["audio", text, "-o", str(trimmed), "--seed", "1", "-q", "--trim"]) == 0
+    cut, _ = read_audio(trimmed)
+    threshold = np.abs(samples).max() * 10 ** (-45 / 20)
+    assert samples.shape[1] - 0.1 * rate < cut.shape[1] < samples.shape[1]
+    assert np.array_equal(cut, samples[:, : cut.shape[1]])  # the start kept, the tail cut
+    assert np.abs(samples[:, cut.shape[1] :]).max() <= threshold  # and only quiet was cut
+    last_loud = np.flatnonzero(np.abs(cut[0]) > threshold)[-1]
+    assert cut.shape[1] - last_loud <= 0.05 * rate + 0.01 * rate  # 50 ms kept, 10 ms frames
+    assert_speech(cut, rate)

@@ -45,6 +45,11 @@ def _open_piano(path, **options):
     return PerformanceRNNGenerator(source, "performance-rnn", TEXT_TO_AUDIO, placement, **options)
 
 
+def _load_on_cpu(location, **options):
+    """These tests mean the CPU (tests/test_gpu.py holds the CUDA ones)."""
+    return genai.load(location, device="cpu", **options)
+
+
 def _piper(folder):
     path = piper_voice_path()
     if path is None:
@@ -82,7 +87,7 @@ FAMILIES = {
 def family(request, tmp_path_factory):
     make, prompt, call, typo = FAMILIES[request.param]
     location = str(make(tmp_path_factory.mktemp(request.param) / "model"))
-    load = _open_piano if request.param == "performance-rnn" else genai.load
+    load = _open_piano if request.param == "performance-rnn" else _load_on_cpu
     return request.param, load, location, load(location), prompt, call, typo
 
 

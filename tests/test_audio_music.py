@@ -9,6 +9,7 @@ import genai
 from genai import InvalidParameterError
 from genai.backends.music import MusicGenerator
 from genai.testing.audio import make_tiny_musicgen, torch_threads
+from genai.testing.audio_checks import assert_sound
 
 RATE = 32_000
 
@@ -37,11 +38,17 @@ def test_music_lasts_exactly_the_duration_asked(musicgen):
         assert result.sample_rate == RATE and result.channels == 1
         assert result.num_samples == round(duration * RATE)
         assert result.parameters["duration"] == duration
+        # random weights make noise, but it must sound from start to end: nothing silenced,
+        # clipped or reduced to an offset on the way out
+        assert_sound(result.waveform, RATE, max_quiet=0.0)
 
 
 def test_stereo_models_give_two_channels(stereo):
     result = stereo("rock drum beat", duration=0.2, seed=1)
     assert result.waveform.shape == (2, round(0.2 * RATE))
+    for channel in result.waveform:
+        assert_sound(channel, RATE, max_quiet=0.0)
+    assert not np.array_equal(result.waveform[0], result.waveform[1])  # two channels, not one twice
 
 
 def test_same_seed_same_music(musicgen):
@@ -60,10 +67,20 @@ def test_progress_counts_the_audio_frames(musicgen):
 
 
 def test_guidance_and_output_options(musicgen):
+    from genai.audio_dsp import resample
+
     result = musicgen("jazz", duration=0.2, seed=1, guidance_scale=1.0, sample_rate=16_000)
     assert result.sample_rate == 16_000 and result.num_samples == round(0.2 * 16_000)
-    assert result.parameters["guidance_scale"] == 1.0
-    assert musicgen("jazz", duration=0.2, seed=1).parameters["guidance_scale"] == 3.0
+    assert_sound(result.waveform, 16_000, max_quiet=0.0)
+    # the same music at the model's rate, resampled: the option changes the rate, nothing else
+    native = musicgen("jazz", duration=0.2, seed=1, guidance_scale=1.0)
+    np.testing.assert_allclose(result.waveform, resample(native.waveform, RATE, 16_000), atol=1e-6)
+    # guidance changes the music; the default (3.0) is what a call without it gets
+    default = musicgen("jazz", duration=0.2, seed=1)
+    assert default.parameters["guidance_scale"] == 3.0
+    assert not np.array_equal(default.waveform, native.waveform)
+    explicit = musicgen("jazz", duration=0.2, seed=1, guidance_scale=3.0)
+    assert np.array_equal(default.waveform, explicit.waveform)
 
 
 @pytest.mark.parametrize(

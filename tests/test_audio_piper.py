@@ -9,6 +9,7 @@ import genai
 from genai import InvalidParameterError, UnsupportedModelError
 from genai.backends import piper, piper_graph
 from genai.testing.audio import piper_voice_path
+from genai.testing.audio_checks import assert_speech, longest_quiet
 
 VOICE = piper_voice_path()
 needs_voice = pytest.mark.skipif(
@@ -24,13 +25,12 @@ def joe():
     return genai.load("piper-joe")
 
 
-def test_a_sentence_lasts_a_plausible_time_and_is_not_silent(joe):
+def test_a_sentence_lasts_a_plausible_time_and_sounds_like_speech(joe):
     assert isinstance(joe, piper.PiperGenerator) and joe.sample_rate == 22_050
     result = joe(SENTENCE, seed=1)
     words = len(SENTENCE.split())
-    assert words / 10 <= result.duration <= words / 1  # 1 to 10 words a second
-    rms = float(np.sqrt(np.mean(result.waveform**2)))
-    assert rms > 0.02 and np.max(np.abs(result.waveform)) <= 1.0
+    assert words / 5 <= result.duration <= words / 1.5  # 1.5 to 5 words a second
+    assert_speech(result.waveform, result.sample_rate)  # loud, unclipped, syllables, no noise
     assert result.prompt == SENTENCE and result.sample_rate == 22_050
 
 
@@ -82,6 +82,10 @@ def test_speed_sets_the_length_scale(joe):
     slow = joe("Hello there, my friend.", seed=3, speed=0.5)
     fast = joe("Hello there, my friend.", seed=3, speed=2.0)
     assert slow.duration > 2.5 * fast.duration
+    # still speech, not stretched into silence or squeezed into noise: its pauses (about
+    # 0.36 s at speed 1) scale with the speed too
+    for result, speed in ((slow, 0.5), (fast, 2.0)):
+        assert_speech(result.waveform, result.sample_rate, max_quiet=0.4 / speed)
 
 
 def test_paragraphs_are_joined_with_pauses_and_report_progress(joe):
@@ -93,6 +97,9 @@ def test_paragraphs_are_joined_with_pauses_and_report_progress(joe):
     assert np.array_equal(result.waveform[:, : alone.num_samples], alone.waveform)
     gap = result.waveform[0, alone.num_samples : alone.num_samples + int(0.3 * 22_050)]
     assert not np.any(gap)
+    # the pause, with the voice's own quiet tail and lead-in, is the longest silence
+    assert 0.3 <= longest_quiet(result.waveform, 22_050) <= 0.3 + 0.25
+    assert_speech(result.waveform, 22_050, max_quiet=0.55)
 
 
 @pytest.mark.parametrize(

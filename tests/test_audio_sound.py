@@ -9,6 +9,7 @@ import genai
 from genai import InvalidParameterError
 from genai.backends.sound import SoundGenerator
 from genai.testing.audio import make_tiny_audioldm, torch_threads
+from genai.testing.audio_checks import assert_sound
 
 RATE = 16_000
 
@@ -31,6 +32,7 @@ def test_sound_lasts_the_duration_asked(audioldm):
         result = audioldm("rain on a roof", duration=duration, num_inference_steps=2, seed=1)
         assert result.sample_rate == RATE and result.channels == 1
         assert result.num_samples == round(duration * RATE)
+        assert_sound(result.waveform, RATE, max_quiet=0.0)  # sounds (noise) from start to end
 
 
 def test_same_seed_same_sound_and_the_negative_prompt_matters(audioldm):
@@ -61,6 +63,11 @@ def test_catalog_style_defaults_apply(audioldm):
     result = audioldm("wind", duration=0.1, seed=1)
     assert result.parameters["num_inference_steps"] == 10
     assert result.parameters["guidance_scale"] == 2.5
+    # and they are what ran: the same as asking for them, not what two steps give
+    explicit = audioldm("wind", duration=0.1, seed=1, num_inference_steps=10, guidance_scale=2.5)
+    assert np.array_equal(result.waveform, explicit.waveform)
+    fewer = audioldm("wind", duration=0.1, seed=1, num_inference_steps=2)
+    assert not np.array_equal(result.waveform, fewer.waveform)
 
 
 @pytest.mark.parametrize(

@@ -37,17 +37,17 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def vits(tmp_path_factory):
-    return genai.load(str(make_tiny_vits(tmp_path_factory.mktemp("vits"))))
+    return genai.load(str(make_tiny_vits(tmp_path_factory.mktemp("vits"))), device="cpu")
 
 
 @pytest.fixture(scope="module")
 def speecht5(tmp_path_factory):
-    return genai.load(str(make_tiny_speecht5(tmp_path_factory.mktemp("speecht5"))))
+    return genai.load(str(make_tiny_speecht5(tmp_path_factory.mktemp("speecht5"))), device="cpu")
 
 
 @pytest.fixture(scope="module")
 def bark(tmp_path_factory):
-    return genai.load(str(make_tiny_bark(tmp_path_factory.mktemp("bark"))))
+    return genai.load(str(make_tiny_bark(tmp_path_factory.mktemp("bark"))), device="cpu")
 
 
 # --- VITS ------------------------------------------------------------------------------------------
@@ -130,7 +130,7 @@ def test_vits_output_options_resample_and_normalise(vits):
 
 def test_load_options_become_defaults(tmp_path):
     folder = make_tiny_vits(tmp_path / "vits")
-    generator = genai.load(str(folder), sample_rate=22_050)
+    generator = genai.load(str(folder), sample_rate=22_050, device="cpu")
     assert generator("Hello.", seed=1).sample_rate == 22_050
     assert generator("Hello.", seed=1, sample_rate=8_000).sample_rate == 8_000
     with pytest.raises(InvalidParameterError, match="unknown parameter 'loudness'"):
@@ -168,7 +168,7 @@ def test_vits_bad_input_is_refused_before_any_work(vits, text, parameters, messa
 
 
 def test_multi_speaker_vits_takes_a_speaker_number(tmp_path):
-    generator = genai.load(str(make_tiny_vits(tmp_path / "multi", num_speakers=3)))
+    generator = genai.load(str(make_tiny_vits(tmp_path / "multi", num_speakers=3)), device="cpu")
     assert generator.voices == ["0", "1", "2"]
     zero = generator("Hello there.", seed=1, voice=0)
     two = generator("Hello there.", seed=1, speaker=2)
@@ -231,7 +231,7 @@ def test_speecht5_refuses_what_it_cannot_do(speecht5):
 def test_speecht5_vocoder_can_be_named_at_load(tmp_path):
     folder = make_tiny_speecht5(tmp_path / "t5", vocoder=False)
     other = make_tiny_speecht5(tmp_path / "other", sampling_rate=8_000)
-    generator = genai.load(str(folder), vocoder=str(other / "vocoder"))
+    generator = genai.load(str(folder), vocoder=str(other / "vocoder"), device="cpu")
     assert generator.sample_rate == 8_000
     assert generator("Hi there.", seed=1).sample_rate == 8_000
 

@@ -9,6 +9,7 @@ import genai
 from genai import InvalidParameterError, ModelNotAvailableError
 from genai.backends.tacotron import TacotronGenerator
 from genai.testing.audio import plant_tacotron2_bundle, torch_threads
+from genai.testing.audio_checks import assert_sound, longest_quiet
 
 pytestmark = pytest.mark.filterwarnings("ignore:Reached max decoder steps")
 
@@ -40,8 +41,14 @@ def test_griffinlim_bundle_speaks_for_a_known_length(griffinlim):
     # which Griffin-Lim (a centred inverse STFT) turns into (frames - 1) hops of samples.
     one = griffinlim("Hello there.", seed=1)
     assert one.sample_rate == RATE and one.num_samples == (STEPS - 1) * HOP
+    assert_sound(one.waveform, RATE, max_quiet=0.0)
     two = griffinlim("Hello there. Goodbye now.", seed=1, pause=0.5)
     assert two.num_samples == 2 * (STEPS - 1) * HOP + int(0.5 * RATE)
+    assert np.array_equal(two.waveform[:, : one.num_samples], one.waveform)
+    pause = two.waveform[0, one.num_samples : one.num_samples + int(0.5 * RATE)]
+    assert pause.size == int(0.5 * RATE) and not np.any(pause)
+    assert longest_quiet(two.waveform, RATE) <= 0.5  # the pause is the only silence
+    assert_sound(two.waveform, RATE, max_quiet=0.5)
 
 
 def test_tacotron_same_seed_same_audio(griffinlim):

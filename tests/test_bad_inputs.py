@@ -258,8 +258,13 @@ def test_unwritable_output_paths_are_typed_errors(modality, results, tmp_path):
     result, suffix = results[modality]
     blocker = tmp_path / "file"
     blocker.write_text("a regular file")
-    targets = [blocker / f"x{suffix}", Path("/dev/full"), tmp_path / ("n" * 300 + suffix)]
-    if os.geteuid() != 0:  # root writes into read-only folders
+    targets = [
+        blocker / f"x{suffix}",  # a file as the parent folder
+        Path("/dev/full"),  # a device that is always full
+        tmp_path / ("n" * 300 + suffix),  # a name too long
+        Path("/proc") / f"x{suffix}",  # a folder no user may add files to, root included
+    ]
+    if os.geteuid() != 0:  # a folder of mode 555 (root writes into it: /proc stands in)
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o555)
         targets.append(locked / f"x{suffix}")

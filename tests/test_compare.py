@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
@@ -53,7 +54,8 @@ def test_a_board_of_two_text_models_has_figures_and_renders(
     assert sorted(p.name for p in paths) == ["board.html", "board.json"]
     page = (tmp_path / "board" / "board.html").read_text()
     assert page.count('<div class="card">') == 2 and "tokens / s" in page
-    assert f"<pre>{board.entries[0].result.text}" in page or "<pre>" in page
+    for entry in board.entries:  # each model's text is on the page, escaped as HTML
+        assert f"<pre>{html.escape(entry.result.text)}</pre>" in page, entry.result.text
     saved = json.loads((tmp_path / "board" / "board.json").read_text())
     assert saved["seed"] == 3 and saved["parameters"] == {"max_new_tokens": 6, "temperature": 0}
     assert saved["entries"][1]["text"] == board.entries[1].result.text
@@ -132,13 +134,16 @@ def test_the_compare_command_writes_the_board(tiny_llama_dir, tmp_path, capsys):
 @pytest.mark.real_weights
 @pytest.mark.slow
 def test_a_board_with_the_real_smollm2_renders(smollm2_gguf, tiny_llama_dir, tmp_path):
+    from genai.testing.answers import assert_right_answer
+
+    question = "What is the capital of France?"
     board = compare(
-        "Name a colour.",
-        ["smollm2-135m-gguf", tiny_llama_dir],
-        seed=1,
-        max_new_tokens=8,
-        temperature=0,
+        question, ["smollm2-135m-gguf", tiny_llama_dir], seed=1, max_new_tokens=32, temperature=0
     )
     assert all(e.error is None and e.figures["tokens_per_s"] > 0 for e in board.entries)
+    answer = board.entries[0].result
+    assert answer.text == "The capital of France is Paris."  # as genai.load gives it
+    assert_right_answer(answer.text, "Paris", question=question, finish_reason=answer.finish_reason)
     board.save(tmp_path / "board")
-    assert "smollm2-135m-gguf" in (tmp_path / "board" / "board.html").read_text()
+    page = (tmp_path / "board" / "board.html").read_text()
+    assert "smollm2-135m-gguf" in page and f"<pre>{answer.text}</pre>" in page

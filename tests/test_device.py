@@ -8,10 +8,27 @@ from genai import InvalidParameterError
 from genai.device import resolve_placement
 
 
-def test_auto_on_cpu_is_float32():
-    placement = resolve_placement()
+def test_cpu_is_float32():
+    placement = resolve_placement("cpu")
     assert placement.device == "cpu" and placement.dtype_name == "float32"
-    assert "accelerate" in placement.reason and "float32" in placement.reason
+    assert "float32 is the fastest correct type on CPU" in placement.reason
+
+
+def test_auto_picks_what_accelerate_sees_and_its_dtype(monkeypatch):
+    """Holds on any machine: a GPU box gets cuda:0 in bfloat16 (float16 without bf16), a laptop the CPU."""
+    import torch
+
+    monkeypatch.delenv("GENAI_DEVICE", raising=False)
+    monkeypatch.delenv("GENAI_DTYPE", raising=False)
+    placement = resolve_placement()
+    assert "accelerate picked" in placement.reason
+    if torch.cuda.is_available():
+        wanted = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+        assert (placement.device, placement.dtype_name) == ("cuda:0", wanted)
+    elif placement.device == "cpu":
+        assert placement.dtype_name == "float32"
+    else:  # Apple's MPS
+        assert placement.device.startswith("mps") and placement.dtype_name == "float16"
 
 
 def test_explicit_dtype_names():

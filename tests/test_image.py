@@ -128,12 +128,15 @@ def test_same_seed_same_pixels_other_seed_other_pixels(generators, kind):
 
 @pytest.mark.parametrize("kind", ["sd", "amused", "ddpm"])
 def test_any_image_of_a_batch_is_made_again_alone_with_its_seed(generators, kind):
+    """Alone, picture i of a batch comes out within a level or two of its batched self (a
+    batch rounds differently; aMUSEd makes each picture alone anyway, so it is exact)."""
     gen = generators[kind]
     batch = gen(prompt_for(kind), seed=100, num_images=3, num_inference_steps=2)
     assert batch.seeds == [100, 101, 102]
     assert len({pixels(im).tobytes() for im in batch.images}) == 3
     alone = gen(prompt_for(kind), seed=batch.seeds[2], num_images=1, num_inference_steps=2)
-    assert np.array_equal(pixels(alone.image), pixels(batch.images[2]))
+    difference = np.abs(pixels(alone.image).astype(int) - pixels(batch.images[2]).astype(int))
+    assert difference.max() <= (0 if kind == "amused" else 2)
 
 
 def test_seeds_wrap_around_at_the_largest_seed(sd):
@@ -175,7 +178,7 @@ def test_random_seed_is_recorded_and_reproduces(sd):
 
 
 @pytest.mark.parametrize("kind", ["sd", "amused", "ddpm"])
-def test_progress_reports_every_step_of_every_image(generators, kind):
+def test_progress_reports_every_step_of_every_call(generators, kind):
     calls = []
     generators[kind](
         prompt_for(kind),
@@ -184,7 +187,10 @@ def test_progress_reports_every_step_of_every_image(generators, kind):
         num_inference_steps=3,
         progress=lambda s, t: calls.append((s, t)),
     )
-    assert calls == [(step, 6) for step in range(1, 7)]
+    # In picture-steps: one pipeline call makes both pictures, each step counts 2 of them;
+    # aMUSEd makes them one call each, one at a time.
+    every = 1 if kind == "amused" else 2
+    assert calls == [(done, 6) for done in range(every, 7, every)]
 
 
 def test_out_of_memory_becomes_genai_memory_error(sd):
@@ -296,7 +302,7 @@ def test_png_carries_a1111_text_and_genai_json(sd, tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
-def test_regenerating_from_read_back_parameters_gives_identical_pixels(sd, tmp_path):
+def test_regenerating_from_read_back_parameters_gives_the_picture(sd, tmp_path):
     result = sd(
         PROMPT,
         seed=21,
@@ -312,8 +318,14 @@ def test_regenerating_from_read_back_parameters_gives_identical_pixels(sd, tmp_p
     assert record["seed"] == 22 and record["call"]["num_images"] == 1
     assert record["model"] == "sd" and record["source"] == "sd"  # shared: no local path
     again = genai.load(sd.name, device="cpu")(**record["call"])
-    with Image.open(paths[1]) as saved:
-        assert np.array_equal(pixels(saved), pixels(again.image))
+    with Image.open(paths[1]) as saved:  # alone: within a level or two of its batched self
+        difference = np.abs(pixels(saved).astype(int) - pixels(again.image).astype(int))
+    assert difference.max() <= 2
+    # Exactly: the provenance record keeps the batch, and verify re-runs it.
+    assert record["provenance"]["parameters"]["image_index"] == 1
+    from genai.replay import verify
+
+    assert verify(paths[1], model=sd.name).status == "identical"
 
 
 def test_regenerating_from_the_a1111_text_alone(sd, tmp_path):

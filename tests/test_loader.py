@@ -35,7 +35,7 @@ def test_unload_frees_and_reloads(tmp_path):
 
 
 def test_info_reports_placement(tiny_gpt2_dir):
-    info = genai.load(tiny_gpt2_dir).info()
+    info = genai.load(tiny_gpt2_dir, device="cpu").info()
     assert info["device"] == "cpu" and info["dtype"] == "float32"
     assert info["family"] == "causal-lm" and info["task"] == "text-generation"
     assert info["context_length"] == 128 and info["loaded"] is True

@@ -84,7 +84,7 @@ def test_a_hub_repo_not_in_the_cache_has_no_revision_and_a_bundle_is_named():
 
 
 def test_a_text_record_validates_and_names_no_local_path(tiny_llama_dir):
-    generator = genai.load(tiny_llama_dir)
+    generator = genai.load(tiny_llama_dir, device="cpu")
     result = generator("the fox", max_new_tokens=6, temperature=0, seed=4)
     result.origin = generator.provenance()
     record = provenance.validate_record(provenance.build_record(result, outputs=["/x/y/out.txt"]))
@@ -103,8 +103,8 @@ def test_a_text_record_validates_and_names_no_local_path(tiny_llama_dir):
     assert record["reproducible"]["exact"] is True and record["device"] == "cpu"
 
 
-def test_an_image_record_of_one_picture_has_its_seed_and_pixel_digest(tiny_sd_dir):
-    generator = genai.load(tiny_sd_dir)
+def test_an_image_record_of_one_picture_has_its_seed_batch_and_pixel_digest(tiny_sd_dir):
+    generator = genai.load(tiny_sd_dir, device="cpu")
     result = generator(
         "a red fox", seed=7, num_images=2, num_inference_steps=1, width=32, height=32
     )
@@ -113,7 +113,11 @@ def test_an_image_record_of_one_picture_has_its_seed_and_pixel_digest(tiny_sd_di
         provenance.image_digest(image) for image in result.images
     ]
     second = provenance.validate_record(provenance.build_record(result, index=1))
-    assert second["seed"] == result.seeds[1] and second["parameters"]["num_images"] == 1
+    # Its own seed, and its batch (a batch rounds differently from one picture alone).
+    assert second["seed"] == result.seeds[1] and second["parameters"]["num_images"] == 2
+    assert second["parameters"]["image_index"] == 1
+    alone = generator("a red fox", seed=7, num_inference_steps=1, width=32, height=32)
+    assert "image_index" not in provenance.build_record(alone, index=0)["parameters"]
     assert second["output"] == {
         "type": "image",
         "sha256": provenance.image_digest(result.images[1]),
@@ -130,7 +134,7 @@ def test_an_image_to_image_record_holds_the_input_s_name_and_pixels_not_its_path
 
     start = tmp_path / "start.png"
     Image.new("RGB", (32, 32), (200, 10, 10)).save(start)
-    generator = genai.load(tiny_sd_dir)
+    generator = genai.load(tiny_sd_dir, device="cpu")
     result = generator("a fox", init_image=str(start), strength=1.0, seed=1, num_inference_steps=1)
     record = provenance.validate_record(provenance.build_record(result, index=0))
     with Image.open(start) as image:
@@ -142,7 +146,7 @@ def test_an_image_to_image_record_holds_the_input_s_name_and_pixels_not_its_path
 
 
 def test_an_audio_record_has_the_sample_digest(tiny_vits_dir):
-    result = genai.load(tiny_vits_dir)("hello there", seed=2)
+    result = genai.load(tiny_vits_dir, device="cpu")("hello there", seed=2)
     record = provenance.validate_record(provenance.build_record(result))
     assert record["output"]["sha256"] == provenance.audio_digest(result.waveform)
     assert record["output"]["samples"] == result.num_samples
@@ -176,7 +180,7 @@ def test_validate_record_names_every_problem():
 
 
 def test_a_story_record_holds_each_part_s_record_and_the_texts(tiny_llama_dir):
-    generator = genai.load(tiny_llama_dir)
+    generator = genai.load(tiny_llama_dir, device="cpu")
     story = generator("a fox", max_new_tokens=5, temperature=0, seed=1)
     picture = generator("a picture", max_new_tokens=4, temperature=0, seed=1)
     record = provenance.story_record(

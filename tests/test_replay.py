@@ -52,7 +52,9 @@ def save_png(result, path: Path) -> Path:
 
 
 def test_a_greedy_text_replays_identically_and_an_edit_shows_its_token(tiny_llama_dir, tmp_path):
-    result = genai.load(tiny_llama_dir)("the fox", max_new_tokens=8, temperature=0, seed=3)
+    result = genai.load(tiny_llama_dir, device="cpu")(
+        "the fox", max_new_tokens=8, temperature=0, seed=3
+    )
     saved = result.save(tmp_path / "answer.txt")  # today's record: model, seed, parameters
     report = verify(saved, model=tiny_llama_dir)  # a local model is named by folder name only
     assert report.status == "identical", str(report)
@@ -70,7 +72,7 @@ def test_a_greedy_text_replays_identically_and_an_edit_shows_its_token(tiny_llam
 def test_a_text_record_naming_a_local_model_asks_for_it_and_replays_with_it(
     tiny_llama_dir, tmp_path
 ):
-    generator = genai.load(tiny_llama_dir)
+    generator = genai.load(tiny_llama_dir, device="cpu")
     result = generator("a fox", max_new_tokens=6, temperature=0, seed=2)
     result.origin = generator.provenance()
     (tmp_path / "a.txt").write_text(result.text)
@@ -111,7 +113,7 @@ def test_a_batch_job_replays_from_its_manifest_line(tiny_llama_dir, tmp_path):
 
 
 def test_a_png_replays_pixel_identical_and_an_edited_pixel_is_found(tiny_sd_dir, tmp_path):
-    generator = genai.load(tiny_sd_dir)
+    generator = genai.load(tiny_sd_dir, device="cpu")
     result = generator("a red fox", seed=5, num_inference_steps=2, width=32, height=32)
     result.origin = generator.provenance()
     path = save_png(result, tmp_path / "fox.png")
@@ -144,13 +146,15 @@ def _chunks(path: Path):
 
 
 def test_an_old_png_record_replays_from_its_call(tiny_sd_dir, tmp_path):
-    result = genai.load(tiny_sd_dir)("a fox", seed=8, num_inference_steps=1, width=32, height=32)
+    result = genai.load(tiny_sd_dir, device="cpu")(
+        "a fox", seed=8, num_inference_steps=1, width=32, height=32
+    )
     path = result.save(tmp_path / "old.png")[0]
     assert verify(path, model=tiny_sd_dir).status == "identical"
 
 
 def test_a_wav_replays_sample_identical_and_an_edited_sample_is_found(tiny_vits_dir, tmp_path):
-    result = genai.load(tiny_vits_dir)("hello there", seed=2)
+    result = genai.load(tiny_vits_dir, device="cpu")("hello there", seed=2)
     path = result.save(tmp_path / "hello.wav")
     assert verify(path, model=tiny_vits_dir).status == "identical"
     import soundfile as sf
@@ -170,7 +174,7 @@ def test_a_wav_replays_sample_identical_and_an_edited_sample_is_found(tiny_vits_
 @pytest.mark.slow
 def test_a_story_record_rebuilds_every_part(tiny_llama_dir, tiny_sd_dir, tiny_vits_dir, tmp_path):
     writer, painter, narrator = (
-        genai.load(d) for d in (tiny_llama_dir, tiny_sd_dir, tiny_vits_dir)
+        genai.load(d, device="cpu") for d in (tiny_llama_dir, tiny_sd_dir, tiny_vits_dir)
     )
     story = writer("a fox in the snow", max_new_tokens=6, temperature=0, seed=1)
     picture = painter("a fox", seed=1, num_inference_steps=1, width=32, height=32)
@@ -197,7 +201,7 @@ def test_a_story_record_rebuilds_every_part(tiny_llama_dir, tiny_sd_dir, tiny_vi
 
 
 def test_the_replay_command_writes_beside_the_original(tiny_vits_dir, tmp_path):
-    path = genai.load(tiny_vits_dir)("hi", seed=1).save(tmp_path / "hi.wav")
+    path = genai.load(tiny_vits_dir, device="cpu")("hi", seed=1).save(tmp_path / "hi.wav")
     assert cli(["replay", str(path), "--model", tiny_vits_dir]) == 0
     assert (tmp_path / "hi-replay.wav").is_file()
     assert (
@@ -229,3 +233,52 @@ def test_a_real_piper_wav_replays_sample_identical(tmp_path):
     result = genai.load(str(piper_voice_path()))("Hello from genai.", seed=1)
     path = result.save(tmp_path / "joe.wav")
     assert verify(path, model=str(piper_voice_path())).status == "identical"
+
+
+# --- another device or precision ----------------------------------------------------------------
+
+
+def _as_if_made_on_the_gpu(path: Path, out: Path, change: int) -> Path:
+    """``path``'s picture with one pixel moved by ``change`` levels, its record saying it was
+    made on cuda:0 (what a GPU-made PNG brought to this machine looks like)."""
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    with Image.open(path) as image:
+        picture, record = image.copy(), json.loads(image.text["genai"])
+    red, green, blue = picture.getpixel((4, 6))
+    picture.putpixel((4, 6), (red + change if red < 128 else red - change, green, blue))
+    made = record[provenance.KEY]
+    made["device"] = "cuda:0"
+    made["reproducible"] = provenance.reproducibility("image", "cuda:0")
+    made["output"] = provenance.image_output(picture)  # the record describes this picture
+    info = PngInfo()
+    info.add_text("genai", json.dumps(record))
+    picture.save(out, pnginfo=info)
+    return out
+
+
+@pytest.mark.parametrize("change, within", [(5, True), (40, False)])
+def test_a_picture_made_on_another_device_differs_within_tolerance_or_says_why(
+    tiny_sd_dir, tmp_path, change, within
+):
+    result = genai.load(tiny_sd_dir, device="cpu")("a fox", seed=4, num_inference_steps=1)
+    [path] = result.save(tmp_path / "here.png")
+    moved = _as_if_made_on_the_gpu(path, tmp_path / "there.png", change)
+    report = verify(moved, model=tiny_sd_dir, device="cpu", dtype="float32")
+    assert report.status == "differs" and report.within_tolerance is within
+    assert report.placement == "recorded on cuda:0 / float32, remade on cpu / float32"
+    assert report.first_difference["pixels"] == 1
+    assert any("another device or precision" in note for note in report.notes)
+    first_line = str(report).splitlines()[0]
+    assert first_line.startswith("differs within tolerance:" if within else "differs:")
+
+
+def test_a_remake_in_another_dtype_says_where_it_was_made(tiny_sd_dir, tmp_path):
+    result = genai.load(tiny_sd_dir, device="cpu")("a fox", seed=4, num_inference_steps=1)
+    [path] = result.save(tmp_path / "fox.png")
+    report = verify(path, model=tiny_sd_dir, dtype="bfloat16", device="cpu")
+    # Random tiny weights amplify bfloat16's rounding far beyond what real models show.
+    assert report.status == "differs" and report.within_tolerance is False
+    assert report.placement == "recorded on cpu / float32, remade on cpu / bfloat16"
+    assert verify(path, model=tiny_sd_dir).status == "identical"  # where it was made: exact

@@ -11,8 +11,14 @@ import pytest
 openai = pytest.importorskip("openai", reason="the server tests use the official openai client")
 pytest.importorskip("fastapi", reason="pip install 'genai-showcase[server]'")
 
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
 from genai.server import ServerConfig, create_app  # noqa: E402
 from genai.server.testing import running  # noqa: E402
+from genai.testing.answers import assert_right_answer  # noqa: E402
+from genai.testing.audio_checks import assert_speech  # noqa: E402
+from genai.testing.image_checks import assert_picture  # noqa: E402
 
 pytestmark = [pytest.mark.real_weights, pytest.mark.slow]
 
@@ -61,8 +67,12 @@ def test_chat_answers_the_france_question(client):
         temperature=0,
         max_tokens=30,
     )
-    assert "Paris" in answer.choices[0].message.content
-    assert answer.choices[0].finish_reason == "stop"  # the model ended its answer itself
+    text = answer.choices[0].message.content
+    assert text == "The capital of France is Paris."  # as genai.load gives it (test_text_real)
+    # "stop": the model ended its answer itself (the server's name for the engine's "eos")
+    assert_right_answer(
+        text, "Paris", question=QUESTION, finish_reason=answer.choices[0].finish_reason
+    )
     assert "<|im_end|>" not in answer.choices[0].message.content
 
 
@@ -93,15 +103,23 @@ def test_closing_a_stream_stops_the_generation(app, base_url):
         "temperature": 0.7,
         "stream": True,
     }
+    warm = {**body, "max_tokens": 1, "stream": False}  # loaded first: the yardstick is decoding
+    assert httpx.post(base_url + "/v1/chat/completions", json=warm, timeout=120).status_code == 200
+    started = time.monotonic()
     with httpx.stream("POST", base_url + "/v1/chat/completions", json=body, timeout=120) as reply:
         for count, _ in enumerate(reply.iter_lines()):
             if count > 6:
                 break
+        seven_lines = time.monotonic() - started  # the prompt and about five tokens
     closed = time.monotonic()
     queue = app.state.genai.pool.queues["smollm2-135m-gguf"]
+    # Left to run, 2000 tokens take hundreds of times longer than five; stopped, about one.
+    limit = 30 * seven_lines + 1.0
     while queue.running:
-        assert time.monotonic() - closed < 10, "the generation went on without its client"
+        waited = time.monotonic() - closed
+        assert waited < limit, f"the generation went on without its client ({waited:.1f} s)"
         time.sleep(0.05)
+    print(f"stopped {time.monotonic() - closed:.3f} s after closing; 7 lines {seven_lines:.3f} s")
 
 
 def test_speech_from_piper_decodes_as_wav_of_plausible_length(client):
@@ -114,7 +132,8 @@ def test_speech_from_piper_decodes_as_wav_of_plausible_length(client):
     assert response.content[:4] == b"RIFF"
     samples, rate = soundfile.read(io.BytesIO(response.content))
     seconds = len(samples) / rate
-    assert rate == 22_050 and 1.5 < seconds < 6, seconds  # about 9 words at speaking pace
+    assert rate == 22_050 and 9 / 5 < seconds < 9 / 1.5, seconds  # 9 words, 1.5 to 5 a second
+    assert_speech(samples, rate)  # loud, unclipped, syllables in the speech band, not noise
     assert response.response.headers["x-genai-voice"].startswith("default")
 
 
@@ -130,8 +149,14 @@ def test_face_gan_answers_pngs_and_says_the_prompt_was_not_used():
     with running(ServerConfig(models={"faces-64": "faces-64"}, ui=False)) as url:
         client = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0)
         answer = client.images.generate(model="faces-64", prompt="a smiling face", n=2)
+        images = []
         for item in answer.data:
             png = base64.b64decode(item.b64_json)
             assert png[:4] == b"\x89PNG"
+            with Image.open(io.BytesIO(png)) as image:
+                assert image.size == (64, 64)
+                images.append(np.asarray(image.convert("RGB")))
+                assert_picture(image)  # a face, not a black square or noise
+        assert len(images) == 2 and not np.array_equal(images[0], images[1])
         assert answer.size == "64x64"
         assert answer.genai["prompt_used"] is False and answer.genai["prompt"] == "a smiling face"

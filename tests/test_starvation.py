@@ -3,6 +3,7 @@ lock across its sentences, is capped in length, and stops soon after it is cance
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
@@ -63,6 +64,21 @@ def timed(call, times: int = 5) -> float:
     return statistics.median(seconds)
 
 
+def timed_within(call, limit: float, times: int = 5) -> float:
+    """``timed(call)`` in a thread: a call blocked for good fails the test instead of hanging it."""
+    box: list[float] = []
+    worker = threading.Thread(target=lambda: box.append(timed(call, times)), daemon=True)
+    worker.start()
+    worker.join(limit)
+    assert box, f"{times} calls did not finish in {limit:.1f} s: blocked"
+    return box[0]
+
+
+# Timing claims below are relative: each bound is a multiple of a time measured in the same
+# run (one sentence of the same speech model, the same chat alone), never a number of seconds,
+# so a loaded two-core machine slows both sides of the comparison alike.
+
+
 @pytest.mark.real_weights
 @pytest.mark.slow
 def test_a_chat_answers_while_a_long_piper_job_runs_and_cancel_frees_it(tiny_llama_dir):
@@ -76,28 +92,41 @@ def test_a_chat_answers_while_a_long_piper_job_runs_and_cancel_frees_it(tiny_lla
         text_model("Tell me a story", max_new_tokens=16, temperature=0.8, seed=3)
 
     chat()  # warm up
+    sentence = timed(lambda: speech(SENTENCE, seed=1), times=3)
     solo = timed(chat)
-    job = LongJob(speech, SENTENCE * 400)  # 28 000 characters, about half an hour of speech
-    busy = timed(chat)
+    job = LongJob(speech, SENTENCE * 400)  # 400 sentences, about half an hour of speech
+    # Sharing two cores with the job may slow the chat (3 x); waiting for a sentence to end
+    # may add one sentence. Held across the job, a lock would keep the chat for 400.
+    bound = 3 * solo + sentence
+    busy = timed_within(chat, limit=5 * 10 * bound)
     still_running = job.thread.is_alive()
     freed_in = job.stop()
+    figures = f"chat {busy:.3f} s beside speech, {solo:.3f} s alone; a sentence {sentence:.3f} s"
+    figures += f"; freed in {freed_in:.3f} s; load {os.getloadavg()}"
+    print(figures)  # shown with -s: the margins on this machine
     assert still_running, "the long job ended before the chat was measured"
-    assert busy < 3 * solo + 0.05, f"chat took {busy:.3f} s beside speech, {solo:.3f} s alone"
-    assert freed_in < 5.0
+    assert busy < bound, figures
+    assert freed_in < 10 * sentence, figures  # stops between sentences, not after 400
 
 
 def test_a_torch_speech_job_holds_the_rng_lock_one_sentence_at_a_time(tmp_path):
     vits = genai.load(str(make_tiny_vits(tmp_path / "vits")), max_text_chars=50_000)
+    sentence = timed(lambda: vits(SENTENCE, seed=1), times=3)
     job = LongJob(vits, SENTENCE * 600)
     try:
-        # The seeded path takes the global RNG lock per sentence: others get it between them.
+        # The seeded path takes the global RNG lock per sentence: others get it between them,
+        # within a few sentences' time, not after the job's 600.
         for _ in range(5):
-            assert GLOBAL_RNG_LOCK.acquire(timeout=5), "the speech job kept the RNG lock"
+            got = GLOBAL_RNG_LOCK.acquire(timeout=100 * sentence)
+            assert got, (
+                f"the speech job kept the RNG lock for 100 sentences ({sentence:.4f} s each)"
+            )
             GLOBAL_RNG_LOCK.release()
             assert job.thread.is_alive()
     finally:
         freed_in = job.stop()
-    assert freed_in < 5.0
+    print(f"a sentence {sentence:.4f} s, freed in {freed_in:.4f} s, load {os.getloadavg()}")
+    assert freed_in < 50 * sentence, (freed_in, sentence, os.getloadavg())
 
 
 def test_speech_text_is_capped_per_model_before_any_work(tmp_path):

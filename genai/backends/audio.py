@@ -27,8 +27,8 @@ from ..device import oom_guard
 from ..errors import GenerationCancelled, InputTooLongError, InvalidParameterError
 from ..generator import Generator
 from ..params import check_prompt
-from ..seeding import derive_seed, resolve_seed, seeded
-from ..specs.audio import AUDIO, SPEECH
+from ..seeding import derive_seed, deterministic_kernels, resolve_seed, seeded
+from ..specs.audio import AUDIO, SPEECH, check_audio_size, speech_seconds
 
 
 class AudioGenerator(Generator):
@@ -81,6 +81,7 @@ class AudioGenerator(Generator):
                 f"duration={duration:g} s is below the {minimum:g} s {self.name} can make; "
                 f"give at least {minimum:g}"
             )
+        check_audio_size(duration, self.sample_rate, settings, model=self.name)  # H5a: size
         return duration
 
     # --- run -----------------------------------------------------------------------------------
@@ -108,12 +109,15 @@ class AudioGenerator(Generator):
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
-        """No autograd, and out-of-memory as GenaiMemoryError with advice."""
+        """No autograd, deterministic kernels on CUDA (a vocoder's transposed convolutions
+        would otherwise add in a random order), and out-of-memory as GenaiMemoryError."""
         import torch
 
         advice = "try shorter audio (duration, or less text), dtype='float16', or device='cpu'"
-        with oom_guard(self.name, self.placement.device, advice), torch.inference_mode():
-            yield
+        device = self.placement.device
+        with oom_guard(self.name, device, advice), deterministic_kernels(device):
+            with torch.inference_mode():
+                yield
 
     def _result(
         self,
@@ -250,6 +254,8 @@ class SpeechBase(AudioGenerator):
             raise InvalidParameterError(
                 f"text={text!r} has nothing {self.name} can say (no letters or digits)"
             )
+        seconds = speech_seconds(text, speed, settings["pause"], len(pieces))  # H5a: size
+        check_audio_size(seconds, self.sample_rate, settings, model=self.name, estimated=True)
         voice = self._prepare_voice(settings["voice"])
         progress, cancel = settings["progress"], settings["cancel"]
         started = time.perf_counter()

@@ -26,7 +26,7 @@ from ..errors import GenerationCancelled, InvalidParameterError, UnsupportedMode
 from ..generator import Generator
 from ..params import check_int, check_text
 from ..results.image import FramesResult, ImageResult
-from ..seeding import MAX_SEED, resolve_seed, torch_generator
+from ..seeding import MAX_SEED, deterministic_kernels, resolve_seed, torch_generator
 from ..specs.image import GAN_SPEC
 
 logger = logging.getLogger("genai.image")
@@ -188,8 +188,11 @@ class GanGenerator(Generator):
             raise GenerationCancelled(f"model {self.name!r}: cancelled before generating")
         z = latents.to(device=self.placement.device, dtype=self.placement.dtype)[:, :, None, None]
         advice = "make fewer pictures per call (num_images)"
-        with self._lock, oom_guard(f"model {self.name!r}", self.placement.device, advice):
-            with torch.inference_mode():
+        device = self.placement.device
+        with self._lock, oom_guard(f"model {self.name!r}", device, advice):
+            # Transposed convolutions on CUDA: cuDNN's deterministic kernels, or a seed could
+            # give slightly other faces from call to call.
+            with torch.inference_mode(), deterministic_kernels(device):
                 pixels = self.net(z).float().add(1).mul(127.5).round().clamp(0, 255)
         array = pixels.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
         images = [Image.fromarray(a) for a in array]

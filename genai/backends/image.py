@@ -3,9 +3,15 @@ aMUSEd, and unconditional DDPM/DDIM, from a hub id, a folder or one checkpoint f
 
 Reads top to bottom: load (pipeline, tiny autoencoder, memory options, placement), validate,
 generate, unload. What differs between pipelines lives in their kind (genai.backends.
-image_kinds); loading files in genai.backends.image_load. Every picture gets its own seed
-and its own CPU ``torch.Generator`` and is made in its own pipeline call, so any one of them
-can be made again alone, pixel for pixel (a batched call differs in the last float bits).
+image_kinds); loading files in genai.backends.image_load.
+
+Every picture gets its own seed and its own CPU ``torch.Generator`` (its starting noise is
+the same on every machine), and all the pictures of a call are made in one batched pipeline
+call where the pipeline takes a list of generators (aMUSEd draws from one generator for
+the whole batch, so it makes its pictures one call each). A batch's kernels round
+differently from a single picture's: picture i made alone with seed ``seed + i`` matches
+it to within a level or so, not bit for bit, so a saved picture records its batch (size
+and position) and ``genai verify`` re-runs that batch to check it exactly.
 """
 
 from __future__ import annotations
@@ -150,21 +156,22 @@ class ImageGenerator(Generator):
         The keywords are those of ``genai.specs.image.IMAGE_SPEC`` (``num_inference_steps``,
         ``guidance_scale``, ``width``, ``height``, ``num_images``, ``seed``, ``scheduler``,
         ``negative_prompt``; ``init_image`` with ``strength`` in (0, 1] for image-to-image);
-        unknown ones are refused with the nearest valid name. ``progress(step, total)`` is
-        called after every denoising step; setting the ``cancel`` event (or raising
+        unknown ones are refused with the nearest valid name. ``progress(done, total)`` is
+        called after every denoising step, in picture-steps (a step of a batch of 4 counts
+        4; total = steps x pictures); setting the ``cancel`` event (or raising
         GenerationCancelled in ``progress``) stops the call at the next step.
         """
         started = time.perf_counter()
         settings = check_call(self, prompt, parameters)
-        steps = Steps(settings, self.name)
+        steps = Steps(settings, self.name, calls=len(self._calls(settings)))
         generating = time.perf_counter()
         with self._lock, oom_guard(f"model {self.name!r}", self.placement.device, _OOM_ADVICE):
             pipe = self._pipeline_for(settings)
             pipe.scheduler = self._scheduler(settings.scheduler)
             images = []
-            for seed in settings.seeds:
+            for seeds in self._calls(settings):
                 steps.check()
-                images.append(self._one(pipe, settings, seed, steps))
+                images += self._run(pipe, settings, seeds, steps)
         now = time.perf_counter()
         load_s, self._unreported_load_s = self._unreported_load_s, 0.0
         return ImageResult(
@@ -204,14 +211,24 @@ class ImageGenerator(Generator):
             self._schedulers[name] = make_scheduler(name, self._default_scheduler)
         return self._schedulers[name]
 
-    def _one(self, pipe, settings: Settings, seed: int, steps: Steps):
-        """One picture from one pipeline call, seeded by its own CPU generator."""
-        kwargs = self.kind.pipeline_arguments(settings)
-        kwargs["generator"] = torch_generator(seed)  # CPU: the same noise on every machine
+    def _calls(self, settings: Settings) -> list[list[int]]:
+        """The seeds of each pipeline call: all in one where the pipeline batches them."""
+        if self.kind.batches:
+            return [list(settings.seeds)]
+        return [[seed] for seed in settings.seeds]
+
+    def _run(self, pipe, settings: Settings, seeds: list[int], steps: Steps) -> list:
+        """The pictures of one pipeline call, picture i seeded by its own CPU generator."""
+        kwargs = self.kind.pipeline_arguments(settings, len(seeds))
+        # CPU generators: the same noise on every machine (diffusers draws it there and moves it).
+        generators = [torch_generator(seed) for seed in seeds]
+        kwargs["generator"] = generators[0] if len(generators) == 1 else generators
         output = self.kind.run(pipe, kwargs, steps)
-        if getattr(output, "nsfw_content_detected", None) and any(output.nsfw_content_detected):
-            logger.warning("the model's safety checker blanked a picture (seed %s)", seed)
-        return output.images[0]
+        flagged = getattr(output, "nsfw_content_detected", None) or []
+        for seed, blanked in zip(seeds, flagged, strict=False):
+            if blanked:
+                logger.warning("the model's safety checker blanked a picture (seed %s)", seed)
+        return list(output.images)
 
     def _release(self) -> None:
         self.pipe = None

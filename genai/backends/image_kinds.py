@@ -43,6 +43,8 @@ class Kind:
     image_to_image: ClassVar[bool] = True
     has_kl_autoencoder: ClassVar[bool] = True  # tiny_vae replaces it
     fixed_size: ClassVar[bool] = False  # True: the model makes its native size only
+    # True: one pipeline call makes all the pictures, each from its own generator in a list.
+    batches: ClassVar[bool] = True
     defaults: ClassVar[dict[str, Any]] = {"num_inference_steps": 25, "guidance_scale": 7.5}
 
     def native_size(self, pipe) -> tuple[int, int]:
@@ -53,12 +55,14 @@ class Kind:
     def scheduler_names(self) -> tuple[str, ...]:
         return tuple(SCHEDULERS)
 
-    def pipeline_arguments(self, settings) -> dict[str, Any]:
-        """Keyword arguments of one pipeline call, without the generator and step hook."""
+    def pipeline_arguments(self, settings, images: int = 1) -> dict[str, Any]:
+        """Keyword arguments of one pipeline call making ``images`` pictures, without the
+        generator and step hook."""
         kwargs: dict[str, Any] = {
             "num_inference_steps": settings.num_inference_steps,
             "prompt": settings.prompt,
             "guidance_scale": settings.guidance_scale,
+            "num_images_per_prompt": images,
         }
         if settings.negative_prompt is not None:
             kwargs["negative_prompt"] = settings.negative_prompt
@@ -92,6 +96,9 @@ class Amused(Kind):
     name = "amused"
     image_to_image = False
     has_kl_autoencoder = False
+    # Its scheduler samples the whole batch from one generator (AmusedScheduler.step takes
+    # no list): a picture would depend on the others, so each picture is a call of its own.
+    batches = False
     defaults = {"num_inference_steps": 12, "guidance_scale": 10.0}
 
     def native_size(self, pipe) -> tuple[int, int]:
@@ -123,12 +130,18 @@ class Unconditional(Kind):
         # Pixel-space pipelines call scheduler.step(output, t, sample, generator=...) only.
         return ("ddpm", "ddim")
 
-    def pipeline_arguments(self, settings) -> dict[str, Any]:
-        return {"num_inference_steps": settings.num_inference_steps, "batch_size": 1}
+    def pipeline_arguments(self, settings, images: int = 1) -> dict[str, Any]:
+        return {"num_inference_steps": settings.num_inference_steps, "batch_size": images}
 
     def run(self, pipe, kwargs: dict[str, Any], step: Step):
+        # output_type="pt", made into pictures here: the pipeline hands its tensor to numpy
+        # as it is, which fails for bfloat16 (a GPU's default); float32 first, then as
+        # diffusers' numpy_to_pil does (x 255, rounded).
         with _counting_steps(pipe.scheduler, step):
-            return pipe(**kwargs)
+            output = pipe(**kwargs, output_type="pt")
+        array = output.images.float().cpu().permute(0, 2, 3, 1).numpy()
+        output.images = pipe.numpy_to_pil(array)
+        return output
 
 
 def kind_of(pipe) -> Kind:

@@ -56,23 +56,29 @@ class Settings:
 
 
 class Steps:
-    """Counts denoising steps over all pictures of a call, reports ``progress(step, total)``
-    and stops the call (GenerationCancelled) once ``cancel`` is set."""
+    """Counts denoising steps over all pipeline calls of a call (one for a batch, one per
+    picture where the pipeline does not batch), reports ``progress(done, total)`` in
+    picture-steps (a step of a batch of 4 is 4 of them, so the total is steps x pictures
+    whether or not the pipeline batched) and stops the call (GenerationCancelled) once
+    ``cancel`` is set."""
 
-    def __init__(self, settings: Settings, name: str):
+    def __init__(self, settings: Settings, name: str, calls: int = 1):
         self.progress, self.cancel = settings.progress, settings.cancel
-        self.images, self.name, self.done = len(settings.seeds), name, 0
+        self.images, self.name = len(settings.seeds), name
+        self.per_call = max(1, self.images // calls)  # pictures each pipeline call makes
+        self.steps_run = 0  # pipeline steps, for the message
 
     def check(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise GenerationCancelled(
-                f"model {self.name!r}: cancelled after {self.done} denoising steps"
+                f"model {self.name!r}: cancelled after {self.steps_run} denoising steps"
             )
 
-    def __call__(self, steps_per_image: int) -> None:
-        self.done += 1
+    def __call__(self, steps_per_call: int) -> None:
+        self.steps_run += 1
         if self.progress is not None:
-            self.progress(self.done, steps_per_image * self.images)
+            done = self.steps_run * self.per_call
+            self.progress(done, steps_per_call * self.images)
         self.check()
 
 

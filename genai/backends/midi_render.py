@@ -5,7 +5,7 @@ note-on (MIDI pitches 21-108), 88 note-off, 32 velocity steps and 32 time shifts
 ``1.15**k / 65`` seconds (15 ms to 1.2 s). ``decode`` turns event numbers into notes,
 ``to_midi_bytes`` writes them as a Standard MIDI File (pretty_midi), and ``render`` makes
 audio: FluidSynth with the FluidR3 General MIDI SoundFont when both are installed (a sampled
-grand piano), else ``piano_synth``, a small additive synthesiser in numpy that is always
+grand piano; ``fluidsynth_render``, the same samples in every process), else ``piano_synth``, a small additive synthesiser in numpy that is always
 there (struck-string partials with a decay). The renderer used is said in the result.
 """
 
@@ -134,13 +134,73 @@ def render(
 ) -> tuple[np.ndarray, str]:
     """(float32 mono audio of exactly ``duration`` s, the renderer's name)."""
     if renderer in ("auto", "fluidsynth") and fluidsynth_available():
-        audio = to_midi(notes).fluidsynth(fs=sample_rate, sf2_path=str(SOUNDFONT))
+        audio = fluidsynth_render(notes, sample_rate)
         name = f"fluidsynth ({SOUNDFONT.name})"
     else:
         if renderer == "fluidsynth":
             logger.warning("FluidSynth or %s is missing: the built-in piano synth plays", SOUNDFONT)
         audio, name = piano_synth(notes, duration, sample_rate), "genai piano synth"
     return exact_length(np.asarray(audio, dtype=np.float32), duration, sample_rate), name
+
+
+def fluidsynth_render(notes: list[Note], sample_rate: int) -> np.ndarray:
+    """The notes played by FluidSynth's General MIDI piano, peak-normalised (float32, mono).
+
+    The same notes give the same samples in any process: a fresh synthesizer per call (no
+    reverb tail or voice left from an earlier piece), one rendering thread, and float
+    output. pretty_midi's ``fluidsynth()`` reads 16-bit samples, which FluidSynth dithers
+    with a noise table it fills from the C library's ``rand()`` once per process, so its
+    audio depended on what else in the process had called ``rand()`` first (up to 99/32767
+    apart after peak normalisation; issue 20).
+    """
+    import ctypes
+
+    import fluidsynth
+
+    write_float = fluidsynth.cfunc(
+        "fluid_synth_write_float",
+        ctypes.c_int,
+        ("synth", ctypes.c_void_p, 1),
+        ("len", ctypes.c_int, 1),
+        ("lout", ctypes.c_void_p, 1),
+        ("loff", ctypes.c_int, 1),
+        ("lincr", ctypes.c_int, 1),
+        ("rout", ctypes.c_void_p, 1),
+        ("roff", ctypes.c_int, 1),
+        ("rincr", ctypes.c_int, 1),
+    )
+    # Note-offs before note-ons at the same moment (a repeated key sounds again), as pretty_midi.
+    events = sorted(
+        [(n.start, 1, n.pitch, n.velocity) for n in notes] + [(n.end, 0, n.pitch, 0) for n in notes]
+    )
+    end = (events[-1][0] if events else 0.0) + 1.0  # a second for the last release to ring
+    out = np.zeros(2 * int(np.ceil(end * sample_rate)), dtype=np.float32)  # stereo, interleaved
+    synth = fluidsynth.Synth(samplerate=float(sample_rate), **{"synth.cpu-cores": 1})
+    try:
+        program = synth.sfload(str(SOUNDFONT))
+        synth.program_select(0, program, 0, PIANO_PROGRAM)
+        done = 0
+
+        def play_until(sample: int) -> None:
+            nonlocal done
+            if sample > done:
+                view = out[2 * done : 2 * sample]
+                address = view.ctypes.data
+                write_float(synth.synth, sample - done, address, 0, 2, address, 1, 2)
+                done = sample
+
+        for time, kind, pitch, velocity in events:
+            play_until(int(time * sample_rate))
+            if kind:
+                synth.noteon(0, pitch, velocity)
+            else:
+                synth.noteoff(0, pitch)
+        play_until(out.size // 2)
+    finally:
+        synth.delete()
+    left = out[0::2]
+    peak = float(np.max(np.abs(left))) if left.size else 0.0
+    return left / peak if peak > 0 else left
 
 
 def exact_length(audio: np.ndarray, duration: float, sample_rate: int) -> np.ndarray:

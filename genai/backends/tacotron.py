@@ -9,6 +9,7 @@ and reads them from there afterwards. The WaveRNN vocoder makes one sample at a 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,10 @@ class TacotronGenerator(SpeechBase):
         steps = self.options.get("max_decoder_steps")
         if steps is not None:
             self.model.decoder.decoder_max_step = check_int("max_decoder_steps", steps, low=1)
-        # The tacotron runs in float32 everywhere: its LSTM cells and Griffin-Lim want it.
+        # The tacotron runs in float32 everywhere: its LSTM cells and Griffin-Lim want it
+        # (and results say so: the placement's dtype is what ran).
+        reason = f"{self.placement.reason}; Tacotron2 runs in float32"
+        self.placement = dataclasses.replace(self.placement, dtype_name="float32", reason=reason)
         self.model = self.model.to(self.placement.device).eval()
         self.vocoder = self.vocoder.to(self.placement.device).eval()
 

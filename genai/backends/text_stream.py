@@ -10,14 +10,14 @@ exactly the result's text.
 
 from __future__ import annotations
 
-import atexit
 import queue
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from .. import lifecycle
 
 
 @dataclass
@@ -107,6 +107,8 @@ class TextStream:
     at once; a closed stream records no result.
     """
 
+    owner: Any = None  # the generator (set by Generator.stream): decoding counts as its call
+
     def __init__(self, run: Run, stop: list[str] | None, finish: Callable[[Decoded, float], Any]):
         self._run = run
         self._finish = finish
@@ -126,7 +128,8 @@ class TextStream:
             return self._scanner.stopped or self._cancel.is_set()
 
         try:
-            decoded = self._run(on_piece)
+            with lifecycle.streaming(self._call):  # stopped by an unload or the exit: typed error
+                decoded = self._run(on_piece)
             rest = self._scanner.finish()
             if rest:
                 self._queue.put(rest)
@@ -139,7 +142,8 @@ class TextStream:
     def _pieces(self) -> Iterator[str]:
         self.started = time.perf_counter()
         self._thread = threading.Thread(target=self._work, name="genai-text-stream", daemon=True)
-        _OPEN_STREAMS.add(self)
+        # A call in flight until decoding ends: the exit and unload() stop it first.
+        self._call = lifecycle.begin(self.owner, cancel=self._cancel, thread=self._thread)
         self._thread.start()
         try:
             while True:
@@ -173,20 +177,6 @@ class TextStream:
         for _ in self:
             pass
         return self.result.text if self.result is not None else ""
-
-
-# Streams still decoding when the interpreter exits are stopped first: a decoding thread left
-# inside llama.cpp while Python tears itself down crashes the process (seen: exit code 139).
-_OPEN_STREAMS: weakref.WeakSet[TextStream] = weakref.WeakSet()
-
-
-@atexit.register
-def _stop_open_streams() -> None:
-    for stream in list(_OPEN_STREAMS):
-        stream._cancel.set()
-    for stream in list(_OPEN_STREAMS):
-        if stream._thread is not None:
-            stream._thread.join(timeout=10)
 
 
 # --- transformers' side: generate() reports to streamers and asks stopping criteria --------

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..catalog import TEXT_GENERATION, UNCONDITIONAL_IMAGE, find_entry, normalize_task
 from ..errors import InvalidParameterError
-from ..params import check_text
+from ..params import check_text, show_value
 from ..seeding import MAX_SEED
 
 FIELDS = ("id", "task", "model", "prompt", "parameters", "seed", "meta")
@@ -32,7 +32,7 @@ MAX_ID_LENGTH = 100
 # Starts with a letter or digit (so never "." or ".."), then letters, digits, "_", "." or "-".
 _ID_PATTERN = re.compile(r"[^\W_][\w.-]*")
 # Keys a job's parameters may not hold: the batch runner passes these itself.
-_RESERVED_PARAMETERS = ("prompt", "progress")
+_RESERVED_PARAMETERS = ("prompt", "progress", "cancel")
 _MAX_REPORTED = 50
 
 
@@ -271,7 +271,9 @@ def _make_job(raw: Any, line: int, defaults: Mapping[str, Any]) -> Job:
     if seed is not None and (
         isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED
     ):
-        raise InvalidParameterError(f"seed={seed!r} must be a whole number from 0 to {MAX_SEED}")
+        raise InvalidParameterError(
+            f"seed={show_value(seed)} must be a whole number from 0 to {MAX_SEED}"
+        )
 
     prompt = _check_prompt(raw.get("prompt"), task)
     return Job(

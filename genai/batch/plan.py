@@ -113,17 +113,17 @@ def dry_run(
         entry = find_entry(model)
         defaults = entry.defaults if entry else {}
         tasks: dict[str | None, str | None] = {}  # the job's task -> the task it will run
+        batched: dict[str | None, bool] = {}  # whether that task's calls may batch jobs
         calls = 0
         for group in model_groups:
             task = group[0].task
             if task not in tasks:
-                problem, tasks[task] = _inspect_model(model, task)
+                problem, tasks[task], batched[task] = _inspect_model(model, task)
                 if problem:
                     count = sum(len(g) for g in model_groups if g[0].task == task)
                     summary.problems.append(f"{model}: {problem} ({count} jobs would fail)")
-            calls += len(
-                chunks(group, MODALITY_OF_TASK.get(tasks[task] or ""), defaults, batch_size)
-            )
+            size = batch_size if batched[task] else 1
+            calls += len(chunks(group, MODALITY_OF_TASK.get(tasks[task] or ""), defaults, size))
         count = sum(len(g) for g in model_groups)
         kinds = ", ".join(sorted({t or "unknown task" for t in tasks.values()}))
         summary.plan.append(
@@ -132,14 +132,24 @@ def dry_run(
     return summary
 
 
-def _inspect_model(name: str, task: str | None) -> tuple[str | None, str | None]:
-    """(why ``name`` cannot run ``task`` or None, the task it would run); reads configs, loads no weights."""
+def _inspect_model(name: str, task: str | None) -> tuple[str | None, str | None, bool]:
+    """(why ``name`` cannot run ``task`` or None, the task it would run, whether its calls may
+    batch jobs: not on llama.cpp, see share.batches_reproduce); reads configs, loads no weights."""
     from ..resolve import resolve
 
     try:
         resolved = resolve(name, task)
     except GenaiError as error:
-        return str(error), task
+        return str(error), task, True
     if not resolved.available:
-        return resolved.message, task
-    return None, resolved.task
+        return resolved.message, task, True
+    batched = True
+    if MODALITY_OF_TASK.get(resolved.task or "") == "text":
+        from ..backends.text import choose_engine, entry_options
+
+        try:
+            engine = choose_engine(resolved.source, entry_options(resolved.source).get("engine"))
+            batched = engine != "llama.cpp"
+        except GenaiError:
+            pass
+    return None, resolved.task, batched

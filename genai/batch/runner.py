@@ -5,7 +5,9 @@
 
 Seeds: a job's seed is its own ``seed``, else ``derive_seed(run_seed, id)``; either way it
 is recorded, and calling the model alone with that seed makes the same output. That
-holds for batched text because only greedy text jobs (temperature 0) share a batch:
+holds for batched text because only greedy text jobs (temperature 0) share a batch, and
+only on transformers (llama.cpp's parallel slots gave a greedy prompt other tokens in a
+batch than alone, so there each job is a call of its own; see ``share``):
 greedy decoding uses no random numbers, so the seed changes nothing and a job's tokens
 do not depend on its batch-mates (checked token for token against lone calls on tiny
 Llama, GPT-2 and T5 models and on SmolLM2-135M, float32 on CPU; in half precision on a
@@ -23,6 +25,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -76,6 +79,7 @@ def run_batch(
     dtype: Any = "auto",
     audio_format: str = "wav",
     progress: bool = True,
+    stop: threading.Event | None = None,
 ) -> BatchSummary:
     """Generate every job of ``source`` into ``output_dir``; see the module docstring for seeds.
 
@@ -86,7 +90,10 @@ def run_batch(
     share; ``cpu=True`` keeps every process on the CPU (gloo). Raises BatchInputError for
     malformed input and OutputPathError for an output folder that cannot be written,
     before anything is generated. A job that fails (invalid text included) is recorded as
-    failed with its reason; the others go on.
+    failed with its reason; the others go on. Setting ``stop`` (a threading.Event; `genai
+    batch` sets it on SIGTERM and Ctrl-C) cancels the job in flight, which is left unrecorded
+    so that the next run makes it, starts no other, and ends the run with what is done
+    merged (``summary.stopped``).
     """
     batch_size = check_int("batch_size", batch_size, low=1, fix="use 1 to turn batching off")
     if seed is not None:
@@ -137,6 +144,7 @@ def run_batch(
                 label=f"rank {state.process_index}/{state.num_processes}"
                 if state.num_processes > 1
                 else "batch",
+                stop=stop,
             )
         except BaseException:
             if state.num_processes == 1:  # interrupted: what is done reaches manifest.jsonl now
@@ -164,6 +172,7 @@ def run_batch(
             int((r.get("result") or {}).get("completion_tokens", 0)) for r in this_run
         )
         summary.seconds = time.perf_counter() - started
+        summary.stopped = stop is not None and stop.is_set()
     return summary
 
 

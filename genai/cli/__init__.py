@@ -48,23 +48,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    from ..errors import GenaiError
+# Long-running front ends log to stdout (uvicorn's access log, Gradio's URL): a closed stdout
+# there keeps Python's own behaviour (the log goes nowhere), not a typed error.
+SERVERS = ("serve", "demo")
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="genai: %(message)s",
-    )
-    try:
-        return int(args.run(args) or 0)
-    except GenaiError as error:
-        print(f"genai: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("genai: interrupted", file=sys.stderr)
-        return 130
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; errors genai raises on purpose are one line and exit code 2. Standard
+    I/O (genai.cli.stdio): a failed write to stdout is such an error; a reader that went away
+    (``| head``) is a normal end, exit 0."""
+    from ..errors import GenaiError
+    from .stdio import StdoutError, drop_unwritten_stdout, flush_stdout, guarded_streams
+
+    original_stdout = sys.stdout
+    with guarded_streams():
+        try:
+            args = build_parser().parse_args(argv)  # --help writes to stdout too
+            logging.basicConfig(
+                level=logging.INFO if args.verbose else logging.WARNING,
+                format="genai: %(message)s",
+            )
+            if args.command in SERVERS:
+                sys.stdout = original_stdout
+            code = int(args.run(args) or 0)
+            flush_stdout()
+            return code
+        except BrokenPipeError:
+            drop_unwritten_stdout()
+            return 0
+        except GenaiError as error:
+            try:
+                if isinstance(error, StdoutError):
+                    raise error
+                flush_stdout()  # what the command printed before the error still goes out
+            except (StdoutError, BrokenPipeError):
+                drop_unwritten_stdout()
+            print(f"genai: error: {error}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("genai: interrupted", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

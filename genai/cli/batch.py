@@ -9,10 +9,14 @@ left failed (see the manifest), 2 malformed input or a bad option (nothing gener
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +78,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--device", default="auto", help="auto (default: each process its own GPU), cpu, cuda:N"
     )
     parser.add_argument(
-        "--dtype", default="auto", help="auto (default), float32, float16 or bfloat16"
+        "--dtype",
+        default="auto",
+        choices=("auto", "float32", "float16", "bfloat16"),
+        help="auto (default), float32, float16 or bfloat16",
     )
     parser.add_argument("--audio-format", choices=("wav", "flac"), default="wav")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
@@ -132,16 +139,57 @@ def run(args: argparse.Namespace) -> int:
     from ..batch import run_batch
 
     options = {name: getattr(args, name) for name in _RUN_OPTIONS}
-    summary = run_batch(
-        args.input, args.output, parameters=_parameters(args), progress=not args.quiet, **options
-    )
+    with stop_on_signals() as stop:
+        summary = run_batch(
+            args.input,
+            args.output,
+            parameters=_parameters(args),
+            progress=not args.quiet,
+            stop=stop,
+            **options,
+        )
     _leave_process_group()
     if not _is_main_process():
         return 0  # the main process speaks for the run, its exit code included
-    if not args.quiet:
+    if not args.quiet or summary.stopped:
         # A path from argv may hold bytes that are not UTF-8 (as lone surrogates): show them escaped.
-        print(summary.describe().encode("utf-8", "backslashreplace").decode("utf-8"))
+        text = summary.describe().encode("utf-8", "backslashreplace").decode("utf-8")
+        print(text, file=sys.stderr if summary.stopped else sys.stdout)
+    if summary.stopped:
+        return 128 + stop.signal  # 143 after SIGTERM, 130 after Ctrl-C, as the shell expects
     return 0 if summary.ok else 1
+
+
+class _Stop(threading.Event):
+    signal: int = signal.SIGTERM
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[_Stop]:
+    """An Event set by the first SIGTERM or SIGINT: the batch cancels the job in flight (left
+    unrecorded, so the next run makes it) and ends with what is done merged. A second signal
+    ends the process at once. (When genai.lifecycle lands, its on_signals can set this.)"""
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signal handlers belong to the main thread; a caller's thread gets none
+        return
+
+    def handle(number: int, frame) -> None:
+        if stop.is_set():  # asked twice: go now
+            signal.signal(number, signal.SIG_DFL)
+            if number == signal.SIGINT:
+                raise KeyboardInterrupt
+            os.kill(os.getpid(), number)
+            return
+        stop.signal = number  # no printing here: the handler may interrupt a write to stderr
+        stop.set()
+
+    previous = {number: signal.signal(number, handle) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _is_main_process() -> bool:

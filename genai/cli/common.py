@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+
+
+def model_name(value: str) -> str:
+    """argparse type of a model name: an empty one is an error, never "the default model"."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError(
+            f"{value!r} names no model; give a catalog alias, a hub id or a path (see "
+            "`genai models`)"
+        )
+    return value
 
 
 def add_model_options(parser: argparse.ArgumentParser, *, default_help: str) -> None:
     parser.add_argument(
-        "-m", "--model", default=None, help=f"catalog alias, hub id or local path ({default_help})"
+        "-m",
+        "--model",
+        default=None,
+        type=model_name,
+        help=f"catalog alias, hub id or local path ({default_help})",
     )
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     parser.add_argument(
-        "--dtype", default="auto", help="auto (default), float32, float16 or bfloat16"
+        "--dtype",
+        default="auto",
+        choices=DTYPES,
+        help="auto (default), float32, float16 or bfloat16",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for reproducible output")
 
@@ -26,18 +44,9 @@ def load_from_args(args: argparse.Namespace, task: str, **options):
 
 
 def read_prompt(argument: str) -> str:
-    """The prompt argument, or stdin for "-" (which must be UTF-8)."""
+    """The prompt argument, or stdin for "-" (UTF-8, size-capped: genai.cli.stdio)."""
     if argument != "-":
         return argument
-    from ..errors import InvalidParameterError
+    from .stdio import read_stdin
 
-    if not hasattr(sys.stdin, "buffer"):  # already text (a caller replaced stdin)
-        return sys.stdin.read()
-    data = sys.stdin.buffer.read()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InvalidParameterError(
-            f"stdin is not valid UTF-8 (byte {data[error.start]:#04x} at offset {error.start}); "
-            "convert it, e.g. with iconv -t UTF-8"
-        ) from None
+    return read_stdin("prompt")

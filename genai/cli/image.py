@@ -115,12 +115,12 @@ def _call_from(args: argparse.Namespace) -> tuple[dict, str | None]:
 
 def _check_outputs(args: argparse.Namespace, call: dict) -> None:
     """Refuse an output that cannot be written, before anything loads."""
-    from ..results.base import check_output_path
+    from ..results.base import check_output_folder, check_output_path
     from ..results.image import image_output_paths
 
     output = Path(args.output).expanduser()
     if is_folder(output) or not output.suffix:
-        check_output_path(output / "00001-0.png")  # a writable folder (numbered names are new)
+        check_output_folder(output)  # a writable folder (numbered names are new)
         return
     if "interpolate" in call and output.suffix.lower() == ".gif":
         targets = [output] + ([] if args.no_metadata else [output.with_suffix(".json")])
@@ -163,7 +163,8 @@ def _interpolate(generator, call: dict):
     from ..errors import InvalidParameterError
 
     seed_a, seed_b = call.pop("interpolate")
-    frames = call.pop("frames", None) or DEFAULT_FRAMES
+    frames = call.pop("frames", None)
+    frames = DEFAULT_FRAMES if frames is None else frames  # --frames 0 is refused, not 8
     if not hasattr(generator, "interpolate"):
         raise InvalidParameterError(
             f"--interpolate walks a GAN's latent space; model {generator.name!r} has none: "

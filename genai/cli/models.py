@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from .common import model_name
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     models = subparsers.add_parser("models", help="list the catalog and what is on disk")
@@ -22,11 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     models.set_defaults(run=run_models)
 
     info = subparsers.add_parser("info", help="show what genai knows about a model")
-    info.add_argument("model")
+    info.add_argument("model", type=model_name)
     info.set_defaults(run=run_info)
 
     pull = subparsers.add_parser("pull", help="download a model ahead of time")
-    pull.add_argument("model")
+    pull.add_argument("model", type=model_name)
     pull.set_defaults(run=run_pull)
 
 

@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..errors import InvalidParameterError
-from .base import Result, atomic_write_bytes, check_output_path, is_folder, to_jsonable
+from .base import (
+    Result,
+    check_output_folder,
+    check_output_path,
+    is_folder,
+    to_jsonable,
+    write_files,
+    write_numbered,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -137,25 +145,47 @@ class AudioResult(Result):
         ``metadata=False``) and, when the result holds notes, the ``.mid`` file beside it.
 
         ``path`` may be a folder: the file is then ``00001-<seed>.wav``, numbered after those
-        there. An existing file (the audio, its .json or .mid) is never replaced unless
-        ``overwrite=True``: OutputPathError names it. Each write is atomic.
+        there (concurrent saves into one folder get numbers of their own). An existing file
+        (the audio, its .json or .mid) is never replaced unless ``overwrite=True``, also one
+        another save makes meanwhile: OutputPathError names it, and none of this call's
+        files is left. Each write is atomic.
         """
         path = Path(path).expanduser()
-        if is_folder(path) or not path.suffix:
-            path = _numbered_path(path, self.seed)
+        folder = path if is_folder(path) or not path.suffix else None
+        if folder is not None:
+            path = _numbered_path(folder, self.seed)
         format = FORMATS.get(path.suffix.lower())
         if format is None:
             raise InvalidParameterError(
                 f"path={str(path)!r}: audio is saved as WAV or FLAC; give a .wav or .flac file "
                 "name or a folder"
             )
-        for target in self._files_for(path, metadata):
-            check_output_path(target, overwrite=overwrite)
-        atomic_write_bytes(path, self.to_bytes(format, subtype=subtype, metadata=metadata))
-        if self.midi is not None:
-            atomic_write_bytes(path.with_suffix(".mid"), self.midi)
-        if metadata:
-            self.save_metadata(path.with_suffix(".json"))
+        if folder is None:
+            for target in self._files_for(path, metadata):
+                check_output_path(target, overwrite=overwrite)
+        else:  # which number is free is decided when the files are written
+            check_output_folder(folder)
+        audio = self.to_bytes(format, subtype=subtype, metadata=metadata)
+        record = self.metadata_bytes() if metadata else None
+
+        def files(path: Path) -> list[tuple[Path, bytes]]:
+            found = [(path, audio)]
+            if self.midi is not None:
+                found.append((path.with_suffix(".mid"), self.midi))
+            if record is not None:
+                found.append((path.with_suffix(".json"), record))
+            return found
+
+        if folder is not None:  # the number is claimed under the folder's lock
+            suffix = path.suffix
+            [[written, *_]] = write_numbered(
+                folder,
+                [files],
+                first_free=_first_free_number,
+                name=lambda number, i: f"{number:05d}-{self.seed}{suffix}",
+            )
+            return written
+        write_files(files(path), overwrite=overwrite)  # all of them or none
         return path
 
     def _files_for(self, path: Path, metadata: bool) -> list[Path]:
@@ -207,13 +237,18 @@ class AudioResult(Result):
         return mel_image(self.waveform, self.sample_rate, width=width, height=height)
 
 
-def _numbered_path(folder: Path, seed: int | None) -> Path:
+def _first_free_number(folder: Path) -> int:
     taken = (
         [int(m.group(1)) for f in folder.iterdir() if (m := re.match(r"(\d{5})-", f.name))]
         if folder.is_dir()
         else []
     )
-    return folder / f"{max(taken, default=0) + 1:05d}-{seed}.wav"
+    return max(taken, default=0) + 1
+
+
+def _numbered_path(folder: Path, seed: int | None) -> Path:
+    """The name a save into ``folder`` would take now (another save may take it first)."""
+    return folder / f"{_first_free_number(folder):05d}-{seed}.wav"
 
 
 def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:

@@ -11,9 +11,12 @@ from typing import Any, ClassVar
 from ..files import (  # noqa: F401  (re-exported: results save through them)
     atomic_write_bytes,
     atomic_write_text,
+    check_output_folder,
     check_output_path,
     is_folder,
     to_jsonable,
+    write_files,
+    write_numbered,
 )
 
 # Timing keys every result uses (seconds): ``load_s`` (the model's load, 0 when it was already
@@ -65,10 +68,12 @@ class Result:
         """These attributes by name, in this order: a subclass's own part of ``metadata()``."""
         return {name: getattr(self, name) for name in names}
 
-    def save_metadata(self, path: str | os.PathLike) -> Path:
-        return atomic_write_text(
-            path, json.dumps(self.metadata(), indent=2, ensure_ascii=False) + "\n"
-        )
+    def metadata_bytes(self) -> bytes:
+        """The JSON record saved beside the output (``metadata()`` as UTF-8 JSON)."""
+        return (json.dumps(self.metadata(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+    def save_metadata(self, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+        return atomic_write_bytes(path, self.metadata_bytes(), overwrite=overwrite)
 
     def save_files(self, stem: str | os.PathLike, *, suffix: str | None = None) -> list[Path]:
         """Write every output of this result as ``stem`` + suffix (``stem-2`` ... for several)

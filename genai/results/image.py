@@ -1,4 +1,4 @@
-"""The result of an image generation, and reading its parameters back from a saved PNG.
+"""The result of an image generation (reading its parameters back is in image_read).
 
 Each PNG carries two text chunks: ``parameters``, the plain text that AUTOMATIC1111-style
 tools show ("prompt / Negative prompt: ... / Steps: 4, Sampler: euler, ..."), and
@@ -7,38 +7,36 @@ tools show ("prompt / Negative prompt: ... / Steps: 4, Sampler: euler, ..."), an
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import provenance
 from ..errors import InvalidParameterError
-from .base import Result, atomic_write_bytes, check_output_path, is_folder, to_jsonable
+from .base import (
+    Result,
+    check_output_folder,
+    check_output_path,
+    is_folder,
+    to_jsonable,
+    write_files,
+    write_numbered,
+)
+from .image_read import (  # noqa: F401  (reading back is part of this module's interface)
+    CALL_KEYS,
+    GENAI_KEY,
+    PARAMETERS_KEY,
+    open_image_file,
+    parse_parameters_text,
+    read_image_parameters,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
-
-PARAMETERS_KEY = "parameters"  # the chunk AUTOMATIC1111, ComfyUI and image viewers read
-GENAI_KEY = "genai"  # genai's JSON record
-
-# Call arguments a record may hand back to the generator, besides prompt and seed.
-_CALL_KEYS = (
-    "negative_prompt",
-    "num_inference_steps",
-    "guidance_scale",
-    "width",
-    "height",
-    "scheduler",
-    "strength",
-    "init_image",
-    "resample",
-)
 
 
 @dataclass
@@ -95,7 +93,7 @@ class ImageResult(Result):
             "num_images": 1 if index is not None else len(self.images),
         }
         arguments.update(
-            {k: self.parameters[k] for k in _CALL_KEYS if self.parameters.get(k) is not None}
+            {k: self.parameters[k] for k in CALL_KEYS if self.parameters.get(k) is not None}
         )
         if self.negative_prompt is not None:
             arguments["negative_prompt"] = self.negative_prompt
@@ -137,17 +135,28 @@ class ImageResult(Result):
         """Write the pictures as PNG files and return their paths.
 
         ``path`` is a ``.png`` file (several pictures become ``name-1.png``, ``name-2.png``, ...)
-        or a folder (files ``00001-<seed>.png``, numbered after those already there). An
-        existing file is replaced only with ``overwrite=True``; every target is checked
-        before the first is written.
+        or a folder (files ``00001-<seed>.png``, numbered after those already there; concurrent
+        saves into one folder get numbers of their own). An existing file is replaced only
+        with ``overwrite=True``, also one another save makes meanwhile (OutputPathError, and
+        none of this call's pictures is left); every target is checked before any work.
         """
-        targets = self.output_paths(path)
+        folder = _numbered_folder(path)
+        targets = self.output_paths(path) if folder is None else []
         for target in targets:
             check_output_path(target, overwrite=overwrite)
-        return [
-            atomic_write_bytes(target, self.png_bytes(i, metadata=metadata))
-            for i, target in enumerate(targets)
-        ]
+        if folder is not None:
+            check_output_folder(folder)
+        pictures = [self.png_bytes(i, metadata=metadata) for i in range(len(self.images))]
+        if folder is not None:  # numbers claimed under the folder's lock
+            seeds = self.seeds
+            groups = write_numbered(
+                folder,
+                pictures,
+                first_free=_first_free_png,
+                name=lambda number, i: f"{number:05d}-{seeds[i]}.png",
+            )
+            return [group[0] for group in groups]
+        return write_files(list(zip(targets, pictures, strict=True)), overwrite=overwrite)
 
     def save_files(self, stem: str | os.PathLike, *, suffix: str | None = None) -> list[Path]:
         """``stem.png`` (or ``stem-1.png`` ...) and ``stem.json``; batch runs own their folder,
@@ -179,7 +188,7 @@ class FramesResult(ImageResult):
 
     def call_arguments(self, index: int | None = 0) -> dict[str, Any]:
         arguments = {"interpolate": list(self.seeds[:2]), "frames": len(self.images)}
-        arguments.update({k: self.parameters[k] for k in _CALL_KEYS if k in self.parameters})
+        arguments.update({k: self.parameters[k] for k in CALL_KEYS if k in self.parameters})
         return arguments
 
     def metadata(self, index: int | None = None) -> dict[str, Any]:
@@ -220,18 +229,33 @@ class FramesResult(ImageResult):
         """One strip ``.png`` (frames side by side, the record in its text chunks) or an
         animated ``.gif`` (with a ``.json`` record beside it unless ``metadata=False``)."""
         [target] = self.output_paths(path)
-        check_output_path(target, overwrite=overwrite)
+        folder = _numbered_folder(path)
+        if folder is None:
+            check_output_path(target, overwrite=overwrite)
+        else:
+            check_output_folder(folder)
         if target.suffix.lower() == ".png":
             data = _png(self.strip(), self.parameters_text(), self.metadata(), metadata)
-            return [atomic_write_bytes(target, data)]
+            if folder is not None:
+                seed = self.seeds[0]
+                [[written]] = write_numbered(
+                    folder,
+                    [data],
+                    first_free=_first_free_png,
+                    name=lambda number, i: f"{number:05d}-{seed}.png",
+                )
+                return [written]
+            return write_files([(target, data)], overwrite=overwrite)
         record = target.with_suffix(".json")
         if metadata:
             check_output_path(record, overwrite=overwrite)
         buffer = io.BytesIO()
         first, *rest = self.images
         first.save(buffer, format="GIF", save_all=True, append_images=rest, duration=120, loop=0)
-        written = [atomic_write_bytes(target, buffer.getvalue())]
-        return written + ([self.save_metadata(record)] if metadata else [])
+        files = [(target, buffer.getvalue())]
+        if metadata:
+            files.append((record, self.metadata_bytes()))
+        return write_files(files, overwrite=overwrite)
 
 
 def _png(image: Image.Image, text: str, record: dict[str, Any], metadata: bool) -> bytes:
@@ -269,117 +293,22 @@ def _a1111_value(value: Any) -> str:
     return str(value)
 
 
-def _numbered_paths(folder: Path, seeds: list[int]) -> list[Path]:
+def _numbered_folder(path: str | os.PathLike) -> Path | None:
+    """The folder a save into ``path`` numbers its files in, or None for a file name."""
+    path = Path(path).expanduser()
+    return path if is_folder(path) or not path.suffix else None
+
+
+def _first_free_png(folder: Path) -> int:
     taken = (
         [int(m.group(1)) for f in folder.glob("*.png") if (m := re.match(r"(\d{5})-", f.name))]
         if folder.is_dir()
         else []
     )
-    first = max(taken, default=0) + 1
+    return max(taken, default=0) + 1
+
+
+def _numbered_paths(folder: Path, seeds: list[int]) -> list[Path]:
+    """The names a save into ``folder`` would take now (another save may take them first)."""
+    first = _first_free_png(folder)
     return [folder / f"{first + i:05d}-{seed}.png" for i, seed in enumerate(seeds)]
-
-
-# --- reading back -------------------------------------------------------------------------
-
-_A1111_FIELDS = {
-    "Steps": ("num_inference_steps", int),
-    "Sampler": ("scheduler", str),
-    "CFG scale": ("guidance_scale", float),
-    "Seed": ("seed", int),
-    "Denoising strength": ("strength", float),
-    "Model": ("model", str),
-}
-
-
-def parse_parameters_text(text: str) -> dict[str, Any]:
-    """Read AUTOMATIC1111-style parameters text into genai's record layout (best effort)."""
-    lines = text.strip("\n").split("\n")
-    settings_line = lines.pop() if lines and re.match(r"^\s*Steps: ", lines[-1]) else ""
-    prompt_lines, negative_lines, in_negative = [], [], False
-    for line in lines:
-        if line.startswith("Negative prompt:"):
-            in_negative = True
-            line = line[len("Negative prompt:") :].strip()
-        (negative_lines if in_negative else prompt_lines).append(line)
-    record: dict[str, Any] = {
-        "prompt": "\n".join(prompt_lines) or None,
-        "negative_prompt": "\n".join(negative_lines) or None,
-        "parameters": {},
-    }
-    for name, value in re.findall(r'\s*([\w ]+):\s*("(?:\\.|[^"])*"|[^,]*)(?:,|$)', settings_line):
-        name, value = name.strip(), value.strip()
-        if name == "Size" and "x" in value:
-            width, height = value.split("x", 1)
-            record["parameters"].update(width=int(width), height=int(height))
-        elif name in _A1111_FIELDS:
-            key, kind = _A1111_FIELDS[name]
-            try:
-                parsed = kind(value)
-            except ValueError:
-                continue
-            if key in ("seed", "model"):
-                record[key] = parsed
-            else:
-                record["parameters"][key] = parsed
-    record["call"] = {
-        "prompt": record["prompt"],
-        "seed": record.get("seed"),
-        "num_images": 1,
-        **({"negative_prompt": record["negative_prompt"]} if record["negative_prompt"] else {}),
-        **{k: v for k, v in record["parameters"].items() if k in _CALL_KEYS},
-    }
-    return record
-
-
-@contextlib.contextmanager
-def open_image_file(
-    value: str | os.PathLike,
-    *,
-    argument: str,
-    give: str,
-    unreadable: str = "is not a readable image",
-) -> Iterator[Image.Image]:
-    """PIL's ``Image.open`` on the file that ``argument=value`` names; a missing file or one
-    PIL cannot read is InvalidParameterError naming the argument (and what to ``give``)."""
-    from PIL import Image, UnidentifiedImageError
-
-    path = Path(value).expanduser()
-    if not path.is_file():
-        raise InvalidParameterError(f"{argument}={str(value)!r}: no such file; give {give}")
-    try:
-        with Image.open(path) as image:
-            yield image
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-        raise InvalidParameterError(f"{argument}={str(value)!r} {unreadable} ({error})") from error
-
-
-def read_image_parameters(path: str | os.PathLike) -> dict[str, Any]:
-    """The parameters a PNG was made with: model, prompt, seed, ``parameters`` and ``call``.
-
-    ``genai.load(record["model"])(**record["call"])`` makes the same picture again. Reads
-    genai's JSON chunk, or failing that the AUTOMATIC1111-style ``parameters`` text.
-    """
-    path = Path(path).expanduser()
-    with open_image_file(path, argument="path", give="a PNG that genai saved") as image:
-        image.load()
-        chunks = dict(getattr(image, "text", None) or image.info)
-    if GENAI_KEY in chunks:
-        try:
-            record = json.loads(chunks[GENAI_KEY])
-        except json.JSONDecodeError as error:
-            raise InvalidParameterError(
-                f"path={str(path)!r}: its {GENAI_KEY!r} chunk is not valid JSON"
-            ) from error
-        if "call" not in record:
-            record["call"] = {
-                "prompt": record.get("prompt"),
-                "seed": record.get("seed"),
-                "num_images": 1,
-            }
-        return record
-    if isinstance(chunks.get(PARAMETERS_KEY), str):
-        return parse_parameters_text(chunks[PARAMETERS_KEY])
-    raise InvalidParameterError(
-        f"path={str(path)!r} holds no generation parameters (saved with metadata=False, or not by an "
-        "image generator)"
-    )

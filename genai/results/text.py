@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..errors import OutputPathError
-from .base import Result, atomic_write_text, check_output_path, is_folder
+from .base import Result, check_output_path, is_folder, write_files
 
 TEXT_SUFFIXES = (".txt", ".md", ".text")
 
@@ -71,11 +71,13 @@ class TextResult(Result):
         self, path: str | os.PathLike, *, overwrite: bool = False, metadata: bool = True
     ) -> Path:
         """Write the text to ``path`` (.txt or .md; a folder gets text.txt) and its record
-        beside it as .json. Refuses to replace either file unless ``overwrite=True``."""
+        beside it as .json. Refuses to replace either file unless ``overwrite=True``, also
+        when another save makes it meanwhile (OutputPathError; then neither is written)."""
         path = text_output_path(path, overwrite=overwrite, metadata=metadata)
-        atomic_write_text(path, self.text)
+        files = [(path, self.text.encode("utf-8"))]
         if metadata:
-            self.save_metadata(path.with_suffix(".json"))
+            files.append((path.with_suffix(".json"), self.metadata_bytes()))
+        write_files(files, overwrite=overwrite)  # both or neither; never another save's
         return path
 
     def save_files(self, stem: str | os.PathLike, *, suffix: str | None = None) -> list[Path]:

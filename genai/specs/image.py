@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidParameterError
-from ..params import Param, ParamSpec
+from ..params import Param, ParamSpec, show_value
 from ..seeding import MAX_SEED
 
+MAX_STEPS = 1000  # denoising steps a call may ask for (schedulers are trained on 1000)
 MAX_IMAGES = 8  # per call for diffusion models: each picture is a full pipeline call
 MAX_GAN_IMAGES = 64  # a GAN makes a picture in one small forward pass
 
@@ -24,14 +25,16 @@ RESAMPLE_FILTERS = ("nearest", "bilinear", "bicubic", "lanczos")
 
 def _callable(value: Any) -> Any:
     if not callable(value):
-        raise InvalidParameterError(f"progress={value!r} must be a function progress(step, total)")
+        raise InvalidParameterError(
+            f"progress={show_value(value)} must be a function progress(step, total)"
+        )
     return value
 
 
 def _event(value: Any) -> Any:
     if not callable(getattr(value, "is_set", None)):
         raise InvalidParameterError(
-            f"cancel={value!r} must be a threading.Event (anything with is_set()); set it to stop"
+            f"cancel={show_value(value)} must be a threading.Event (anything with is_set()); set it to stop"
         )
     return value
 
@@ -44,6 +47,7 @@ IMAGE_SPEC = ParamSpec(
             "num_inference_steps",
             int,
             low=1,
+            high=MAX_STEPS,
             flag="--steps",
             help="denoising steps (default: the model's)",
         ),

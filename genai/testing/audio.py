@@ -76,7 +76,10 @@ def make_tiny_vits(
         speaker_embedding_size=8 if num_speakers > 1 else 0,
     )
     torch.manual_seed(0)
-    VitsModel(config).eval().save_pretrained(folder)
+    model = VitsModel(config).eval()
+    with torch.no_grad():  # random weights drive the tanh output to full scale (9 % clipped):
+        model.decoder.conv_post.weight.mul_(0.05)  # scaled, it speaks at about -17 dBFS
+    model.save_pretrained(folder)
     return save_to(tokenizer, folder)
 
 
@@ -255,6 +258,9 @@ def plant_tacotron2_bundle(
     tacotron = Tacotron2(**bundle_object._tacotron2_params)
     with torch.no_grad():
         tacotron.decoder.gate_layer.bias.fill_(-20.0)
+        # Griffin-Lim takes exp() of the mel frames: random ones come out at full scale and
+        # beyond (peaks near 4); 3 nats lower they sound at a listening level, unclipped.
+        tacotron.decoder.linear_projection.bias.sub_(3.0)
     torch.save(tacotron.state_dict(), checkpoints / Path(bundle_object._tacotron2_path).name)
     if getattr(bundle_object, "_wavernn_path", None):
         wavernn = WaveRNN(**bundle_object._wavernn_params)

@@ -22,6 +22,19 @@ def _random_codebooks(codec) -> None:
             layer.codebook.embed_avg.copy_(layer.codebook.embed)
 
 
+def _audible_without_offset(conv, gain: float = 4.0) -> None:
+    """EnCodec's random output layer turns the mean of its (ELU) inputs into a constant offset
+    (the tiny decoder's output was 99.9 % DC at -2.4 dBFS): kernels summing to zero and no bias
+    pass only the changes, and ``gain`` lifts them to about -17 dBFS."""
+    import torch
+
+    with torch.no_grad():
+        direction = conv.parametrizations.weight.original1  # weight norm: g * v / |v|
+        direction.sub_(direction.mean(dim=2, keepdim=True))
+        conv.parametrizations.weight.original0.mul_(gain)
+        conv.bias.zero_()
+
+
 def musicgen_model(
     text,
     audio,
@@ -98,6 +111,7 @@ def make_tiny_musicgen(
         text, audio, sizes=(64, 16, 1, 2, 16), codebooks=codebooks, channels=channels
     )
     _random_codebooks(model.audio_encoder)
+    _audible_without_offset(model.audio_encoder.decoder.layers[-1].conv)
     model.save_pretrained(folder)
     pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
     pieces += [(f"▁{w}", -1.0) for w in "calm piano drum beat lo fi rock jazz".split()]
@@ -158,6 +172,8 @@ def make_tiny_audioldm(folder: str | Path, *, sampling_rate: int = 16_000) -> Pa
     vocab["<mask>"] = len(vocab)
     tokenizer = RobertaTokenizer(vocab=vocab, merges=[], model_max_length=77)
     vocoder = tiny_hifigan(sampling_rate, channels=8, normalize_before=False)
+    with torch.no_grad():  # its random layers shrink the signal 10^5-fold (-130 dBFS): lifted
+        vocoder.conv_post.weight.mul_(2.5e5)  # to about -20 dBFS, a silenced output shows
     pipe = AudioLDMPipeline(
         vae=vae,
         text_encoder=text_encoder,

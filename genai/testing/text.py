@@ -257,33 +257,3 @@ def tiny_llama_gguf(folder: str | Path, *, chat: bool = True, max_positions: int
     writer.write_tensors_to_file()
     writer.close()
     return path
-
-
-# Short factual questions with the words a right answer holds (any one of them), for the
-# accuracy checks of real models (tests/test_text_real.py, scripts/bench_text.py). The
-# embedded SmolLM2-135M (Q4_1) answers these greedily on llama.cpp (F16 copy) and
-# transformers alike; it gets the capitals of Italy and Spain, the colours of grass, snow
-# and bananas, and 3 + 5 wrong on every engine, so those are left out.
-FACT_QUESTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("What is the capital of France?", ("Paris",)),
-    ("What is the capital of Japan?", ("Tokyo",)),
-    ("What is the capital of Germany?", ("Berlin",)),
-    ("What is the capital of the United Kingdom?", ("London",)),
-    ("What is the capital of China?", ("Beijing",)),
-    ("What is the capital of Russia?", ("Moscow",)),
-    ("What is the capital of Egypt?", ("Cairo",)),
-    ("What is the capital of Canada?", ("Ottawa",)),
-    ("What colour is the sky on a clear day?", ("blue",)),
-    ("What color is a ripe tomato?", ("red",)),
-    ("What is 1 + 1?", ("2", "two")),
-    ("What is 2 + 2?", ("4", "four")),
-    ("How many days are in a week?", ("7", "seven")),
-    ("How many hours are in a day?", ("24", "twenty-four")),
-    ("How many legs does a dog have?", ("4", "four")),
-    ("What is the opposite of hot?", ("cold",)),
-)
-
-
-def answered_right(text: str, accepted: tuple[str, ...]) -> bool:
-    lowered = text.lower()
-    return any(word.lower() in lowered for word in accepted)
