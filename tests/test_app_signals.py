@@ -1,6 +1,6 @@
 """Stopping the app while it works: SIGTERM or Ctrl-C (SIGINT) in the middle of a long job
-cancels the job, closes the server and exits with 0 (SIGTERM) or 130 (SIGINT), saying how
-many jobs it cancelled; no abort, no traceback."""
+cancels the job (genai.lifecycle.on_signals), closes the server and exits with 0 (SIGTERM)
+or 130 (SIGINT), saying how many generations it cancelled; no abort, no traceback."""
 
 from __future__ import annotations
 
@@ -69,6 +69,7 @@ def test_a_signal_mid_job_cancels_it_and_exits_cleanly(tiny_sd, tmp_path, signum
             process.kill()
     said = log.read_text()
     assert returned == code, said[-3000:]
-    assert "stopping; 1 running job(s) cancelled" in said, said[-3000:]
+    name = signal.Signals(signum).name
+    assert f"genai: {name}: 1 generation(s) in flight cancelled; exiting with code {code}" in said
     assert "Traceback" not in said and "terminate called" not in said, said[-3000:]
     assert not list((tmp_path / "out").rglob("*.png"))  # the cancelled job saved nothing
