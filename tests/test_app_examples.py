@@ -43,7 +43,7 @@ WHEELS = {
 # What each catalog example must give. Text: the fact its first sentence states.
 FACTS = {
     "What is the capital of France?": "Paris",
-    "How many days are in a week?": "7",
+    "How many legs does a dog have?": "4",
     "What is 2 + 2?": "4",
     "The capital of France is the city of": "Paris",
 }
