@@ -175,7 +175,7 @@ def compare(
                 generator = genai.load(name)
             with measure() as running:
                 entry.result = generator(prompt, seed=seed, **parameters)
-            entry.figures = _figures(entry, loading, running)
+            entry.figures = _figures(entry, loading, running, id(generator) in before)
         except GenaiError as error:
             entry.error = str(error)
         else:
@@ -199,14 +199,18 @@ def _modality(name: str) -> str | None:
     return MODALITY_OF_TASK[task] if task else None
 
 
-def _figures(entry: BoardEntry, loading, running) -> dict[str, Any]:
+def _figures(entry: BoardEntry, loading, running, loaded_before: bool = False) -> dict[str, Any]:
+    """The turn's figures. A model loaded before its turn (by the app's other tabs, say) held
+    its memory already: its peak is not measured (None), and the board says it was loaded."""
     result = entry.result
     modality = provenance.modality_of(result)
     seconds = running.seconds
+    peak = max(loading.peak_rss_mb, running.peak_rss_mb) - loading.rss_before_mb
     figures: dict[str, Any] = {
         "load_s": round(loading.seconds, 3),
         "generate_s": round(seconds, 3),
-        "memory_mb": round(max(loading.peak_rss_mb, running.peak_rss_mb) - loading.rss_before_mb),
+        "memory_mb": None if loaded_before else round(peak),
+        "loaded_before": "yes: its memory is not measured" if loaded_before else None,
         "cuda_peak_mb": round(max(loading.cuda_peak_mb or 0, running.cuda_peak_mb or 0)) or None,
         "output_bytes": len(entry.output_bytes()[0]),
     }
@@ -228,6 +232,7 @@ _LABELS = {
     "load_s": "load (s)",
     "generate_s": "generation (s)",
     "memory_mb": "peak memory (MB)",
+    "loaded_before": "loaded before",
     "cuda_peak_mb": "CUDA peak (MB)",
     "output_bytes": "output (bytes)",
     "tokens": "tokens",

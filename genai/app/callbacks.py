@@ -1,42 +1,36 @@
-"""What every tab's callbacks share: errors shown in the page, loading models, running the
-model work off the event loop so Stop really stops it, and where files go.
+"""What every tab's callbacks share: errors shown in the page, the page's values checked by
+the parameter specs, model work run off the event loop so Stop really stops it, a text
+stream carried from a worker thread to the page, and the audio tabs' outputs.
 
-Long jobs run in a worker thread (``in_thread`` / ``streamed``); when Gradio cancels the
-request (the tab's Stop button, or a client's ``job.cancel()``) the job's cancel event is
-set, and the generator stops at its next step: the progress callback raises
-GenerationCancelled between denoising steps, sentences and tokens, a text stream is
-closed, and a generator whose spec takes ``cancel`` gets the event itself.
+Long jobs run in a worker thread; when Gradio cancels the request (the tab's Stop button,
+or a client's ``job.cancel()``) the job's cancel event is set, and the generator stops at
+its next step: the progress callback raises GenerationCancelled between denoising steps,
+sentences and tokens, and a generator whose spec takes ``cancel`` gets the event itself.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import itertools
 import logging
-import os
-import shutil
-import tempfile
+import math
+import queue
 import threading
 import time
-import weakref
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 import gradio as gr
 
 import genai
 
-from ..errors import GenerationCancelled
-from .models import find_loaded, resolve_for
+from ..errors import GenerationCancelled, InvalidParameterError
+from ..params import ParamSpec
 
 logger = logging.getLogger("genai.app")
 
-OUTPUT_DIR_ENV = "GENAI_APP_OUTPUT_DIR"
 MAX_SEED = 2**32 - 1
-T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -55,54 +49,48 @@ def shown_in_page() -> Iterator[None]:
         ) from error
 
 
-def require_text(value: str | None, what: str) -> str:
-    """The stripped text, or a page message saying it is empty."""
+def require_text(value: Any, what: str) -> str:
+    """The stripped text, or a page message saying it is empty (or not text)."""
+    if value is not None and not isinstance(value, str):
+        raise gr.Error(f"{what} must be text, not {type(value).__name__}.", print_exception=False)
     text = (value or "").strip()
     if not text:
         raise gr.Error(f"{what} is empty: type something first.", print_exception=False)
     return text
 
 
-def as_seed(value: Any) -> int | None:
-    """A seed box value: -1 (or empty) means random; whole numbers pass; genai refuses the rest."""
-    if value is None or value == "" or value == -1:
+# --- the page's values, checked before any work ----------------------------------------------
+
+
+def number(value: Any, name: str) -> int | float | None:
+    """A control's number (a whole float as an int); None for an empty box; anything else
+    (text sent for a slider, nan, inf) is an InvalidParameterError naming the control."""
+    if value is None or value == "":
         return None
-    return as_int(value)
-
-
-def as_int(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidParameterError(f"{name}={value!r} must be a number")
+    if not math.isfinite(value):
+        raise InvalidParameterError(f"{name}={value} must be a finite number")
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def given(**keywords: Any) -> dict[str, Any]:
-    """The keywords a control set (None: the model's own default)."""
-    return {name: value for name, value in keywords.items() if value is not None}
+def as_seed(value: Any) -> int | None:
+    """A seed box value: -1 (or empty) means random; a whole number is checked by the spec."""
+    seed = number(value, "seed")
+    return None if seed is None or seed == -1 else seed
+
+
+def checked(spec: ParamSpec | None, **values: Any) -> dict[str, Any]:
+    """The values that are set (None: the model's own default), each checked by the spec that
+    declares it (the model's call spec, or the modality's) before any model work."""
+    found = {name: value for name, value in values.items() if value is not None}
+    for name, value in found.items():
+        if spec is not None and name in spec:
+            found[name] = spec[name].validate(value, "the page")
+    return found
 
 
 # --- model work off the event loop, cancelled with the request -----------------------------
-
-
-async def in_thread(work: Callable[[threading.Event], T]) -> T:
-    """``work(cancel)`` in a worker thread; if the request is cancelled, ``cancel`` is set."""
-    cancel = threading.Event()
-    try:
-        return await anyio.to_thread.run_sync(work, cancel, abandon_on_cancel=True)
-    except BaseException:
-        cancel.set()  # the model stops at its next step and frees its lock
-        raise
-
-
-async def streamed(stream: Iterable[str]) -> AsyncIterator[str]:
-    """A text stream's pieces, each read in a worker thread; the stream is closed (so
-    generation stops) when the reader stops or the request is cancelled."""
-    pieces, done = iter(stream), object()
-    try:
-        while (piece := await anyio.to_thread.run_sync(next, pieces, done)) is not done:
-            yield piece
-    finally:
-        close = getattr(pieces, "close", None)
-        if close is not None:
-            close()
 
 
 def reporter(
@@ -120,12 +108,46 @@ def reporter(
 
 
 def with_cancel(
-    generator: Any, cancel: threading.Event, keywords: dict[str, Any]
+    generator: Any, cancel: threading.Event | None, keywords: dict[str, Any]
 ) -> dict[str, Any]:
-    """Hand ``cancel`` to a generator whose call spec takes it (the audio backends' hook)."""
-    if "cancel" in getattr(generator, "call_spec", ()):
+    """Hand ``cancel`` to a generator whose call spec takes it."""
+    if cancel is not None and "cancel" in getattr(generator, "call_spec", ()):
         return {**keywords, "cancel": cancel}
     return keywords
+
+
+async def pieces_of(
+    run: Callable[[Callable[[str], None], threading.Event], Any],
+) -> AsyncIterator[tuple[str, Any]]:
+    """``("piece", text)`` for each piece ``run(put, cancel)`` hands to ``put`` in a worker
+    thread, as it comes, then ``("done", what run returned)``. Its errors are raised here.
+    When the reader stops (the request is cancelled), ``cancel`` is set and ``put`` raises
+    GenerationCancelled, so the model stops at its next token."""
+    pieces: queue.Queue = queue.Queue()
+    cancel = threading.Event()
+
+    def put(piece: str) -> None:
+        if cancel.is_set():
+            raise GenerationCancelled("the page stopped reading the reply")
+        pieces.put(("piece", piece))
+
+    def work() -> None:
+        try:
+            pieces.put(("done", run(put, cancel)))
+        except BaseException as error:  # noqa: BLE001 - handed to the reader, raised there
+            pieces.put(("error", error))
+
+    threading.Thread(target=work, name="genai-app-stream", daemon=True).start()
+    try:
+        while True:
+            kind, item = await anyio.to_thread.run_sync(pieces.get, abandon_on_cancel=True)
+            if kind == "error":
+                raise item
+            yield kind, item
+            if kind == "done":
+                return
+    finally:
+        cancel.set()
 
 
 def audio_outputs(result: Any, files: list[Path], started: float) -> dict[str, Any]:
@@ -144,115 +166,3 @@ def audio_outputs(result: Any, files: list[Path], started: float) -> dict[str, A
             f"seed {result.seed} · {result.model}"
         ),
     }
-
-
-# --- the app's state: built once per demo, shared by its callbacks ---------------------------
-
-
-class Studio:
-    """What one demo's callbacks share: the default models, where files go, one lock per model."""
-
-    def __init__(self, defaults: dict[str, str], output_dir: str | os.PathLike | None = None):
-        self.defaults = defaults
-        given_dir = output_dir or os.environ.get(OUTPUT_DIR_ENV)
-        self._output_dir = Path(given_dir).expanduser() if given_dir else None
-        self._temporary: Path | None = None
-        self._locks: dict[int, threading.Lock] = {}
-        self._guard = threading.Lock()
-        self._numbers = itertools.count(1)
-
-    @property
-    def output_dir(self) -> Path:
-        """The given folder, else a temporary one made at the first output and removed at exit."""
-        with self._guard:
-            if self._output_dir is None:
-                self._temporary = Path(tempfile.mkdtemp(prefix="genai-app-"))
-                self._output_dir = self._temporary
-                cleanup = weakref.finalize(self, shutil.rmtree, self._temporary, True)
-                atexit.register(cleanup)
-            return self._output_dir
-
-    def folder(self, name: str) -> Path:
-        path = self.output_dir / name
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-    def fresh(self, folder: str) -> Path:
-        """A new name in ``folder`` (time and a running number): nothing written there yet."""
-        return self.folder(folder) / f"{time.strftime('%Y%m%d-%H%M%S')}-{next(self._numbers):04d}"
-
-    def save(self, result: Any, folder: str) -> list[Path]:
-        """Every file of a result (outputs and JSON record) under a fresh name in ``folder``."""
-        stem = self.fresh(folder)
-        try:
-            return list(result.save_files(stem))
-        except NotImplementedError:  # results written before save_files existed
-            saved = result.save(self.folder(folder))
-            paths = saved if isinstance(saved, list) else [saved]
-            record = Path(paths[0]).with_suffix(".json")
-            return [*paths, *([record] if record.is_file() else [])]
-
-    async def generate(
-        self,
-        generator: Any,
-        arguments: list[Any],
-        keywords: dict[str, Any],
-        *,
-        folder: str,
-        progress: gr.Progress | None,
-        what: str,
-        unit: str,
-    ) -> tuple[Any, list[Path]]:
-        """One call of ``generator`` in a worker thread, and every file of its result saved in
-        ``folder``. Its errors show in the page; one call at a time per model; the progress
-        bar says ``what`` and counts ``unit``s, and Stop ends the call at its next one."""
-
-        def work(cancel: threading.Event) -> tuple[Any, list[Path]]:
-            with shown_in_page(), self.using(generator):
-                result = generator(
-                    *arguments,
-                    progress=reporter(progress, what, unit, cancel),
-                    **with_cancel(generator, cancel, keywords),
-                )
-                return result, self.save(result, folder)
-
-        return await in_thread(work)
-
-    @contextlib.contextmanager
-    def using(self, generator: Any) -> Iterator[None]:
-        """One call at a time per model, whichever tab asks (the story shares models with
-        the tabs). Taken around one generator call, never while loading: no cycle."""
-        with self._guard:
-            lock = self._locks.setdefault(id(generator), threading.Lock())
-        with lock:
-            yield
-
-    def load(self, slot: str, name: str | None, progress: gr.Progress | None = None) -> Any:
-        """The generator for a slot, or a message in the page saying why it cannot be had."""
-        with shown_in_page():
-            return self.load_or_raise(slot, name, progress)
-
-    def load_or_raise(self, slot: str, name: str | None, progress: gr.Progress | None) -> Any:
-        """The generator for a slot, loaded once per process by genai.load; progress while it loads."""
-        name = (name or "").strip() or self.defaults[slot]
-        already = find_loaded(name)
-        if already is None and progress is not None:
-            progress(None, desc=f"loading {name} (first use: this can take a while)")
-        started = time.perf_counter()
-        resolved = resolve_for(slot, name).check()
-        generator = genai.load(name, task=resolved.task)
-        if already is None:
-            info = generator.info()
-            gr.Info(
-                f"{info['name']} loaded on {info['device']} / {info['dtype']} "
-                f"in {time.perf_counter() - started:.1f} s",
-                duration=5,
-            )
-        return generator
-
-
-class Tab:
-    """One tab of the page: its callbacks share the demo's studio."""
-
-    def __init__(self, studio: Studio):
-        self.studio = studio

@@ -14,12 +14,15 @@ import threading
 import time
 from typing import Any
 
+import anyio
 import gradio as gr
 
 from ..cli.compare import parse_params
 from ..errors import GenerationCancelled
-from .callbacks import MAX_SEED, Tab, as_seed, in_thread, shown_in_page
+from .callbacks import MAX_SEED, as_seed, shown_in_page
+from .fitting import is_completion_model
 from .models import SLOTS, model_choices
+from .studio import Tab
 from .widgets import seed_box, stop_button
 
 PARAMETERS_HELP = (
@@ -45,6 +48,21 @@ def framed(page: str, height: int = 640) -> str:
         f'<iframe title="comparison board" srcdoc="{html.escape(page, quote=True)}" '
         f'style="width: 100%; height: {height}px; border: 0;"></iframe>'
     )
+
+
+# A beginning to complete that a chat model answers as well as a base model continues it
+# (measured: SmolLM2 "The capital of France is Paris.", Gemma 3 270M " Paris.").
+COMPLETE = "Complete the sentence: The capital of France is the city of"
+
+
+def example_rows(choices: dict[str, list[str]]) -> list[list[Any]]:
+    """A comparison worth a look with the text models offered here: a sentence to complete
+    through a chat model and every base (completion) model there is."""
+    texts = choices.get("text", [])
+    completion = [name for name in texts if is_completion_model(name)]
+    chat = [name for name in texts if name not in completion][:1]
+    models = chat + completion
+    return [[COMPLETE, models]] if len(models) > 1 else [[COMPLETE, texts[:1]]]
 
 
 def summary_of(board: Any, seconds: float) -> str:
@@ -93,7 +111,12 @@ class CompareTab(Tab):
                 board = compare(prompt or None, names, seed=seed, on_entry=turn_over, **keywords)
                 return board, board.save(folder)
 
-        board, files = await in_thread(work)
+        cancel = threading.Event()
+        try:
+            board, files = await anyio.to_thread.run_sync(work, cancel, abandon_on_cancel=True)
+        except BaseException:
+            cancel.set()
+            raise
         summary = summary_of(board, time.perf_counter() - started)
         return framed(board.html()), [str(path) for path in files], summary
 
@@ -103,7 +126,8 @@ class CompareTab(Tab):
             "other: outputs side by side with load time, generation time, peak memory and "
             "speed. The board saves as a page you can open (and a PNG grid for pictures)."
         )
-        choices = [choice for slot in SLOTS for choice in model_choices(slot)]
+        offered = {slot: model_choices(slot) for slot in SLOTS}
+        choices = [choice for slot in SLOTS for choice in offered[slot]]
         with gr.Row():
             prompt = gr.Textbox(label="Prompt", scale=3, elem_id="compare-prompt")
             models = gr.Dropdown(
@@ -123,6 +147,12 @@ class CompareTab(Tab):
         with gr.Row():
             go = gr.Button("Compare", variant="primary", elem_id="compare-generate")
             stop = stop_button("compare-stop")
+        gr.Examples(
+            example_rows({slot: [name for _, name in offered[slot]] for slot in SLOTS}),
+            inputs=[prompt, models],
+            cache_examples=False,
+            elem_id="compare-examples",
+        )
         summary = gr.Markdown(elem_id="compare-summary")
         board = gr.HTML(elem_id="compare-board")
         files = gr.File(

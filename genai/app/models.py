@@ -45,20 +45,37 @@ SLOTS = {
 }
 
 
-def resolve_defaults(default_models: dict[str, str] | None) -> dict[str, str]:
-    """Per slot: the argument, else GENAI_APP_<SLOT>_MODEL, else the catalog default."""
+def runs(name: str) -> str:
+    """The model that runs when ``name`` is asked for: its offline stand-in, if one stands in."""
+    try:
+        return resolve(name).fallback_used or name
+    except genai.GenaiError:
+        return name
+
+
+def resolve_defaults(
+    default_models: dict[str, str] | None, served: dict[str, list[str] | None] | None = None
+) -> dict[str, str]:
+    """Per slot: the argument, else GENAI_APP_<SLOT>_MODEL, else the catalog default; shown
+    as the model that runs (faces-64, not sd-turbo, offline). With ``served`` (a gate's
+    choices per slot), a default that is not served gives way to the first served model."""
     given = default_models or {}
     unknown = set(given) - set(SLOTS)
     if unknown:
         raise ValueError(f"default_models: unknown slot(s) {sorted(unknown)}; use {list(SLOTS)}")
-    return {
-        name: str(
+    defaults = {}
+    for name, slot in SLOTS.items():
+        chosen = str(
             given.get(name)
             or os.environ.get(f"{ENV_PREFIX}{name.upper()}_MODEL")
             or genai.default_model(slot.tasks[0])
         )
-        for name, slot in SLOTS.items()
-    }
+        allowed = (served or {}).get(name)
+        if allowed is None:
+            defaults[name] = runs(chosen)
+        else:
+            defaults[name] = chosen if chosen in allowed else (allowed[0] if allowed else "")
+    return defaults
 
 
 def figures_note(entry: Any) -> str:
@@ -75,31 +92,67 @@ def figures_note(entry: Any) -> str:
         return ""
 
 
-def model_choices(slot: str, extra: str | None = None) -> list[tuple[str, str]]:
-    """Dropdown choices from the catalog: (label, alias), each with its figures on this
-    machine (measured or estimated); ``extra`` (a path or hub id) first."""
-    choices = []
-    for row in genai.list_models(task=SLOTS[slot].modality):
-        if row["task"] not in SLOTS[slot].tasks:
-            continue
-        note = " · on disk" if row["on_disk"] else ""
-        figures = figures_note(find_entry(row["alias"]))
-        note += f" · {figures}" if figures else ""
-        choices.append((f"{row['alias']} · {row['params']}{note}", row["alias"]))
+def model_choices(
+    slot: str, extra: str | None = None, served: list[str] | None = None
+) -> list[tuple[str, str]]:
+    """Dropdown choices, as (label, name): the catalog models that work here (on disk, in an
+    installed wheel, or downloadable now), each with its figures on this machine; a model
+    that stands in for another offline says so ("faces-64 · … · stands in for sd-turbo
+    (offline)") and the one it stands in for is not offered. ``served``: only these names
+    (a server's). ``extra`` (a path or hub id) first."""
+    if served is not None:
+        choices = [(name, name) for name in served]
+    else:
+        rows = [
+            row
+            for row in genai.list_models(task=SLOTS[slot].modality)
+            if row["task"] in SLOTS[slot].tasks
+        ]
+        found = {row["alias"]: resolve(row["alias"]) for row in rows}
+        stands_in: dict[str, list[str]] = {}
+        for alias, resolved in found.items():
+            if resolved.fallback_used:
+                stands_in.setdefault(resolved.fallback_used, []).append(alias)
+        choices = []
+        for row in rows:
+            resolved = found[row["alias"]]
+            if not resolved.available or resolved.fallback_used:
+                continue  # nothing offered that does not work here
+            note = f" · {where_label(resolved.message)}"
+            figures = figures_note(find_entry(row["alias"]))
+            note += f" · {figures}" if figures else ""
+            if row["alias"] in stands_in:
+                note += f" · stands in for {', '.join(stands_in[row['alias']])} (offline)"
+            choices.append((f"{row['alias']} · {row['params']}{note}", row["alias"]))
     if extra and extra not in [value for _, value in choices]:
         choices.insert(0, (extra, extra))
     return choices
 
 
-def catalog_defaults(name: str | None) -> dict[str, Any]:
-    """The catalog entry's defaults for ``name`` (of the model standing in for it, offline)."""
+def where_label(message: str) -> str:
+    """A short word for where a model's files are, from genai.resolve's message."""
+    if "first use" in message and "hub" in message:
+        return "downloads on first use"
+    if "joined" in message:
+        return "joined from its wheels on first use"
+    return "on disk"
+
+
+def entry_of(name: str | None) -> Any:
+    """The catalog entry of the model that runs for ``name`` (its stand-in's, offline)."""
     if not name:
-        return {}
+        return None
     try:
-        entry = resolve(name).entry
+        return resolve(name).entry
     except genai.GenaiError:
-        return {}
-    return dict(entry.defaults) if entry else {}
+        return None
+
+
+def catalog_defaults(name: str | None) -> dict[str, Any]:
+    """The call defaults for ``name`` (of the model standing in for it, offline), with how a
+    page shows it at its best over them (a grid of faces at 2x)."""
+    entry = entry_of(name)
+    return {**entry.defaults, **entry.display} if entry else {}
 
 
 def resolve_for(slot: str, name: str) -> Resolved:

@@ -8,19 +8,25 @@ from typing import Any
 
 import gradio as gr
 
-from .callbacks import OUTPUT_DIR_ENV, Studio
 from .compare import CompareTab
+from .gate import ModelGate
 from .image import ImageTab
-from .models import resolve_defaults, status_of
+from .models import SLOTS, resolve_defaults
 from .music import MusicTab
 from .options import DEFAULT_HOST, check_port, parse_args
+from .signals import stop_on_signals
 from .speech import SpeechTab
 from .story import StoryTab
+from .studio import OUTPUT_DIR_ENV, Studio
 from .text import TextTab
 from .widgets import PRIVATE, Picker
 
-# Small pictures (a 64x64 face, a 256x256 model) fill their frame instead of sitting in a corner.
-CSS = "#story-image img { width: 100%; height: 100%; object-fit: contain; }"
+# Pictures never stretch beyond their display size, and when the browser scales one it keeps
+# the pixels crisp (a grid of 64x64 faces drawn at 2x, not a blur).
+CSS = """
+.crisp img { image-rendering: pixelated; object-fit: scale-down !important; }
+#story-image img { width: 100%; height: 100%; }
+"""
 # Gradio keeps a copy of every file it serves: drop copies older than a day, checked hourly
 # (and all of them when the server stops).
 DELETE_CACHE = (3600, 86400)
@@ -31,6 +37,7 @@ def build_demo(
     *,
     output_dir: str | os.PathLike | None = None,
     concurrency_limit: int = 1,
+    gate: ModelGate | None = None,
 ) -> gr.Blocks:
     """The whole app as a gr.Blocks, queued; launch it with :func:`launch` or ``demo.launch()``.
 
@@ -39,9 +46,12 @@ def build_demo(
     ``output_dir`` (else GENAI_APP_OUTPUT_DIR, else a temporary folder made at the first
     output and removed at exit). ``concurrency_limit`` is how many calls one model serves at
     once: each tab has its own queue, so a long job in one tab never holds up another.
+    ``gate`` is how the page reaches models (genai.app.gate.ModelGate; ``genai serve``
+    passes its own, so /ui follows the server's rules).
     """
-    defaults = resolve_defaults(default_models)
-    studio = Studio(defaults, output_dir)
+    gate = gate or ModelGate()
+    defaults = resolve_defaults(default_models, {slot: gate.choices(slot) for slot in SLOTS})
+    studio = Studio(defaults, output_dir, gate)
     limit = {"concurrency_limit": concurrency_limit}
     with gr.Blocks(title="genai studio", delete_cache=DELETE_CACHE) as demo:
         demo.studio = studio  # tests and callers reach the output folder through it
@@ -61,8 +71,9 @@ def build_demo(
                 pickers.append((tab, MusicTab(studio).build(defaults["audio"], limit)))
         with gr.Tab("Story", id="story") as tab:
             pickers += [(tab, p) for p in StoryTab(studio).build(defaults, limit)]
-        with gr.Tab("Compare", id="compare"):
-            CompareTab(studio).build(limit)
+        if not gate.serving:  # it loads and unloads models in turn to measure them
+            with gr.Tab("Compare", id="compare"):
+                CompareTab(studio).build(limit)
         for tab, picker in pickers:
             wire_picker(demo, studio, tab, picker, limit)
     demo.queue(default_concurrency_limit=concurrency_limit)
@@ -74,10 +85,10 @@ def wire_picker(
 ) -> None:
     """Load now, and the status line kept current: on opening, on a new pick, on a tab switch
     (another tab, or the story, may have loaded the model meanwhile)."""
-    status = status_of(picker.slot)
+    status = studio.status_of(picker.slot)
 
     def load(name: str, progress=gr.Progress()) -> str:  # noqa: B008
-        studio.load(picker.slot, name, progress)
+        studio.call(picker.slot, name, lambda generator: None, progress=progress)
         return status(name)
 
     load.__name__ = f"load_{picker.slot}"
@@ -120,9 +131,13 @@ def launch(
 
 
 def serve(host: str = DEFAULT_HOST, port: int | None = None, share: bool = False, demo=None):
-    """Check the port, build the app (unless given), and serve it until interrupted."""
+    """Check the port, build the app (unless given), and serve it until interrupted; on
+    SIGTERM or SIGINT the running jobs are cancelled (5 s at most) and the process exits
+    with 0 (SIGTERM) or 130 (SIGINT)."""
     check_port(host, port)
-    return launch(demo or build_demo(), host=host, port=port, share=share)
+    demo = demo or build_demo()
+    stop_on_signals(demo)
+    return launch(demo, host=host, port=port, share=share)
 
 
 def main(argv: list[str] | None = None, demo: gr.Blocks | None = None) -> int:

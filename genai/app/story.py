@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import unicodedata
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,21 +17,44 @@ import genai
 
 from ..provenance import story_record
 from ..results.base import atomic_write_text
-from .callbacks import MAX_SEED, Tab, as_int, as_seed, in_thread, require_text, streamed
-from .image import image_caption, paint
-from .models import slot_task, takes_prompt
-from .speech import speak
-from .widgets import PRIVATE, Picker, model_picker, seed_box, stop_button, wire_run
-
-STORY_SYSTEM = (
-    "You are a storyteller. You write short, vivid, complete stories in plain English "
-    "for all ages. No lists, no headings, no notes: only the story."
+from ..specs.text import TEXT_SPEC
+from .callbacks import (
+    MAX_SEED,
+    as_seed,
+    checked,
+    number,
+    pieces_of,
+    require_text,
+    shown_in_page,
+    with_cancel,
 )
-STORY_REQUEST = "Write a short story, about {words} words, about this idea: {idea}"
+from .fitting import is_completion_model
+from .models import catalog_defaults, entry_of, slot_task, takes_prompt
+from .painting import image_caption, paint
+from .speech import speak
+from .studio import Tab
+from .widgets import (
+    PRIVATE,
+    Picker,
+    checked_control,
+    model_picker,
+    seed_box,
+    stop_button,
+    wire_run,
+)
+
+# No system prompt of the app's own: the request says what is wanted, the model's chat
+# template adds its own default.
+STORY_REQUEST = "Write a short story of about {words} words about {idea}."
 PICTURE_REQUEST = (
     "{story}\n\nDescribe a picture of the main scene of this story in one short sentence."
 )
-PORTRAIT = "a portrait of the hero"
+# A text model outside the catalog writes with these (a catalog model with its entry's
+# long_output settings): sampled, with a mild repetition penalty, so it does not loop.
+LONG_OUTPUT = {"temperature": 0.6, "top_p": 0.9, "repetition_penalty": 1.15}
+STORY_EXAMPLES = ("a robot who learns to paint", "a lighthouse keeper and a lost whale")
+TOKENS_PER_WORD = 1.6  # English words are about 1.3 tokens; the rest is room to end a sentence
+WORDS = (20, 300)
 
 
 def whole_sentences(text: str) -> str:
@@ -45,7 +69,9 @@ def first_sentence(text: str) -> str:
 
 
 def speakable(text: str) -> str:
-    """Text for a voice: without markdown marks a model may add."""
+    """Text for a voice: without markdown marks a model may add, nor control characters (a
+    NUL in a model's text is refused as speech input)."""
+    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
     return re.sub(r"[*#_`>~]+", "", text).strip()
 
 
@@ -54,6 +80,17 @@ def skipped(stages: list[str], what: str, error: Exception) -> None:
     message = error.message if isinstance(error, gr.Error) else str(error)
     stages[-1] = f"⚠ no {what}: {message}"
     gr.Warning(f"No {what}: {message}")
+
+
+def writing_settings(name: str) -> dict[str, Any]:
+    """How the model writes a long text: its catalog entry's sampling for long outputs."""
+    entry = entry_of(name)
+    found = entry.sampling(long=True) if entry is not None else dict(LONG_OUTPUT)
+    return {
+        k: v
+        for k, v in found.items()
+        if k in ("temperature", "top_p", "top_k", "repetition_penalty")
+    }
 
 
 def save_record(folder: Path, seed: int, parts: dict[str, Any], files: dict[str, str]) -> str:
@@ -84,11 +121,27 @@ class StoryTab(Tab):
         the others go on. Once all stages ran, the story record (``story-<seed>.json``)
         holds the provenance of each part made.
         """
-        idea = require_text(idea, "The idea")
-        seed = as_seed(seed)
+        studio = self.studio
+        with shown_in_page():
+            idea = require_text(idea, "The idea")
+            words = number(words, "words")
+            if words is None or not WORDS[0] <= words <= WORDS[1]:
+                raise gr.Error(
+                    f"words={words!r}: give a length from {WORDS[0]} to {WORDS[1]} words",
+                    print_exception=False,
+                )
+            seed = as_seed(seed)
+            checked(TEXT_SPEC, seed=seed)
+            names = {
+                slot: studio.model_name(slot, name)
+                for slot, name in (
+                    ("text", text_model),
+                    ("image", image_model),
+                    ("speech", speech_model),
+                )
+            }
         seed = random.SystemRandom().randint(0, MAX_SEED) if seed is None else seed
         same_seed = {"seed": seed}  # the picture and the voice draw from the story's seed
-        load = self.studio.load_or_raise
         stages = [f"… writing the story (seed {seed})…"]
         story, picture_prompt, picture, narration, record = "", "", None, None, None
         parts: dict[str, Any] = {}  # each part's result, for the story record
@@ -98,77 +151,104 @@ class StoryTab(Tab):
             return story, picture_prompt, picture, narration, "\n\n".join(stages), record
 
         yield state()
-        try:
-            writer = await in_thread(lambda _: load("text", text_model, progress))
-            request = STORY_REQUEST.format(words=as_int(words), idea=idea)
-            # Keep within small models' contexts (SmolLM2 has 8192): about 2 characters a token.
-            context = writer.info().get("context_length") or 4096
-            room = context - (len(STORY_SYSTEM) + len(request)) // 2 - 32
-            stream = writer.stream(
-                request,
-                system_prompt=STORY_SYSTEM,
-                max_new_tokens=max(16, min(int(words * 2), room)),
-                temperature=0.7,
-                top_p=0.9,
-                seed=seed,
-            )
-            async for piece in streamed(stream):
-                story += piece
-                yield state()
-            if stream.result.finish_reason == "length":
-                story = whole_sentences(story)
-            story = story.strip()
-            parts["story"] = stream.result
-            stages[-1] = f"✓ story: {len(story.split())} word(s) by {stream.result.model}"
-        except genai.GenaiError as error:  # no story, nothing to illustrate or narrate
-            stages[-1] = f"⚠ no story: {error}"
-            yield state()
-            raise gr.Error(str(error), print_exception=False) from error
+        request = STORY_REQUEST.format(words=int(words), idea=idea)
+        writing = writing_settings(names["text"])
 
-        prompted = takes_prompt(slot_task("image", image_model or self.studio.defaults["image"]))
+        def write(put, cancel) -> Any:
+            def work(writer: Any) -> Any:
+                stream = writer.stream(
+                    request,
+                    **with_cancel(
+                        writer,
+                        cancel,
+                        {**writing, "max_new_tokens": int(words * TOKENS_PER_WORD), "seed": seed},
+                    ),
+                )
+                try:
+                    for piece in stream:
+                        put(piece)
+                except BaseException:
+                    stream.close()
+                    raise
+                return stream.result
+
+            return studio.call("text", names["text"], work, cancel=cancel, progress=progress)
+
+        try:
+            async for kind, item in pieces_of(write):
+                if kind == "piece":
+                    story += item
+                    yield state()
+                else:
+                    written = item
+            story = whole_sentences(story) if written.finish_reason == "length" else story.strip()
+            parts["story"] = written
+            stages[-1] = f"✓ story: {len(story.split())} words by {written.model}"
+        except (gr.Error, genai.GenaiError) as error:  # no story, nothing to illustrate or narrate
+            message = error.message if isinstance(error, gr.Error) else str(error)
+            stages[-1] = f"⚠ no story: {message}"
+            yield state()
+            raise gr.Error(message, print_exception=False) from error
+
+        prompted = takes_prompt(slot_task("image", names["image"]))
         if prompted:
             stages.append("… writing a picture prompt…")
             yield state()
             try:
-                described = await in_thread(
-                    lambda _: writer(
+                described = await studio.in_thread(
+                    "text",
+                    names["text"],
+                    lambda writer, cancel: writer(
                         PICTURE_REQUEST.format(story=(story or idea)[:1200]),
-                        max_new_tokens=min(50, context // 4),
-                        temperature=0.3,
+                        max_new_tokens=50,
+                        temperature=0.0,
                         repetition_penalty=1.1,
                         stop=["\n"],
                         seed=seed,
-                    )
+                    ),
                 )
                 picture_prompt = first_sentence(described.text) or idea
                 parts["picture_prompt"] = described
                 stages[-1] = "… painting the illustration…"
-            except genai.GenaiError as error:  # the idea itself makes a fine picture prompt
+            except gr.Error as error:  # the idea itself makes a fine picture prompt
                 picture_prompt = idea
-                stages[-1] = f"… painting the illustration from the idea ({error})…"
+                stages[-1] = f"… painting the illustration from the idea ({error.message})…"
         else:
-            picture_prompt = f"{PORTRAIT} (the image model draws without a prompt)"
-            stages.append(f"… painting {PORTRAIT}…")
+            picture_prompt = (
+                f"(none: {names['image']} draws without a prompt, so the picture does not "
+                "show the story)"
+            )
+            stages.append(f"… drawing a picture with {names['image']} (it takes no prompt)…")
         yield state()
         try:
-            painter = await in_thread(lambda _: load("image", image_model, progress))
-            result, painted = await paint(
-                self.studio, painter, picture_prompt, same_seed, folder="story", progress=progress
+            shown = {k: v for k, v in catalog_defaults(names["image"]).items() if k != "num_images"}
+            _, result, painted = await paint(
+                studio,
+                names["image"],
+                picture_prompt if prompted else None,
+                {**shown, **same_seed, "num_images": 1},
+                folder="story",
+                progress=progress,
             )
             picture = painted[0]
             parts["illustration"], files["illustration"] = result, picture
-            what = "illustration" if prompted else f"{PORTRAIT}, drawn without a prompt,"
-            stages[-1] = f"✓ {what} by {result.model} ({image_caption(result, 0)})"
+            if prompted:
+                stages[-1] = f"✓ illustration by {result.model} ({image_caption(result, 0)})"
+            else:
+                stages[-1] = (
+                    f"✓ picture by {result.model}, which draws without a prompt: a face from seed "
+                    f"{result.seeds[0]}, not an illustration of the story "
+                    f"({image_caption(result, 0)})"
+                )
         except (gr.Error, genai.GenaiError) as error:
             skipped(stages, "illustration", error)
         stages.append("… narrating…")
         yield state()
 
         try:
-            narrator = await in_thread(lambda _: load("speech", speech_model, progress))
-            spoken, spoken_files = await speak(
-                self.studio,
-                narrator,
+            _, spoken, spoken_files = await speak(
+                studio,
+                names["speech"],
                 speakable(story) or idea,
                 same_seed,
                 folder="story",
@@ -179,15 +259,15 @@ class StoryTab(Tab):
             stages[-1] = f"✓ narration by {spoken.model}: {spoken.duration:.1f} s"
         except (gr.Error, genai.GenaiError) as error:
             skipped(stages, "narration", error)
-        folder = self.studio.folder("story")
-        record = await in_thread(lambda _: save_record(folder, seed, parts, files))
+        folder = studio.folder("story")
+        record = save_record(folder, seed, parts, files)
         yield state()
 
     def build(self, defaults: dict[str, str], limit: dict[str, Any]) -> list[Picker]:
         gr.Markdown(
             "One idea in: the text model writes a short story and a picture prompt, the "
-            "image model illustrates it (a model that draws without a prompt gives a portrait "
-            "of the hero), the speech model reads it aloud."
+            "image model illustrates it (a model that draws without a prompt gives a picture "
+            "of its own, and the page says so), the speech model reads it aloud."
         )
         pickers = []
         with gr.Row():
@@ -198,7 +278,17 @@ class StoryTab(Tab):
             ):
                 with gr.Column():
                     pickers.append(
-                        model_picker(slot, defaults[slot], label=label, elem_id=f"story-{slot}")
+                        model_picker(
+                            slot,
+                            defaults[slot],
+                            label=label,
+                            elem_id=f"story-{slot}",
+                            served=self.studio.served(slot),
+                            # a base model continues text: it does not take a request
+                            only=(lambda name: not is_completion_model(name))
+                            if slot == "text"
+                            else None,
+                        )
                     )
         with gr.Row():
             idea = gr.Textbox(
@@ -207,15 +297,26 @@ class StoryTab(Tab):
                 elem_id="story-idea",
                 placeholder="a robot who learns to paint",
             )
-            words = gr.Slider(20, 300, value=120, step=10, label="Words (about)", scale=2)
+            words = checked_control(
+                gr.Slider,
+                "words",
+                minimum=WORDS[0],
+                maximum=WORDS[1],
+                value=120,
+                step=10,
+                label="Words (about)",
+                scale=2,
+                elem_id="story-words",
+            )
         seed = seed_box("story-seed")
         with gr.Row():
             go = gr.Button("Tell the story", variant="primary", elem_id="story-generate")
             stop = stop_button("story-stop")
         gr.Examples(
-            [["a robot who learns to paint"], ["a lighthouse keeper and a lost whale"]],
+            [[example] for example in STORY_EXAMPLES],
             inputs=[idea],
             cache_examples=False,
+            elem_id="story-examples",
         )
         stages = gr.Markdown(elem_id="story-stages")
         with gr.Row():
@@ -226,12 +327,13 @@ class StoryTab(Tab):
                 )
             with gr.Column(scale=2):
                 picture = gr.Image(
-                    label="Illustration",
+                    label="Picture",
                     type="filepath",
                     format="png",
                     height=360,
                     interactive=False,
                     elem_id="story-image",
+                    elem_classes=["crisp"],
                 )
                 picture_prompt = gr.Textbox(
                     label="Picture prompt (written by the text model)",
@@ -254,6 +356,7 @@ class StoryTab(Tab):
             api_name="story",
             limit=limit,
             pickers=pickers,
+            status=self.studio.status_of,
         )
         event.then(lambda path: path, record, record_file, **PRIVATE)
         return pickers

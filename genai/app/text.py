@@ -9,22 +9,31 @@ import gradio as gr
 
 from ..generator import Generator
 from ..params import Param
-from .callbacks import Tab, as_int, as_seed, in_thread, require_text, shown_in_page, streamed
-from .models import catalog_defaults, status_of
+from ..specs.text import TEXT_SPEC
+from .callbacks import (
+    as_seed,
+    checked,
+    number,
+    pieces_of,
+    require_text,
+    shown_in_page,
+    with_cancel,
+)
+from .fitting import bounds, examples_for
+from .models import catalog_defaults
+from .studio import Tab
 from .widgets import PRIVATE, Picker, control, model_picker, seed_box, stop_button
 
-# The controls, as the text spec declares them once it does (genai.specs.text).
-MAX_NEW_TOKENS = Param("max_new_tokens", int, 128, low=1, high=1024)
+# The page's controls; the model's own spec and context bound them (genai.app.fitting).
+MAX_NEW_TOKENS = Param("max_new_tokens", int, 128, low=1, high=1_000_000)
 TEMPERATURE = Param(
     "temperature", float, 0.7, "0: greedy (the same answer every time)", low=0.0, high=2.0
 )
 TOP_P = Param("top_p", float, 0.95, low=0.05, high=1.0)
-EXAMPLES = [
-    ["What is the capital of France?"],
-    ["Write a haiku about the sea."],
-    ["Explain in two sentences what a neural network is."],
-    ["The three primary colours are"],  # for a completion model: it continues the text
-]
+SYSTEM_PROMPT_INFO = (
+    "empty: the model's own default (its chat template's), or none; a model without a chat "
+    "template (a base model) continues your message as typed and does not read it"
+)
 
 
 def plain_history(history: list[dict[str, Any]] | None) -> list[dict[str, str]]:
@@ -87,53 +96,99 @@ class TextTab(Tab):
         progress=gr.Progress(),  # noqa: B008
     ) -> AsyncIterator[tuple[list[dict[str, str]], str, str]]:
         """Stream the reply to ``message`` after ``history``; yields (chat, input box, stats)."""
-        message = require_text(message, "The message")
-        generator = await in_thread(lambda _: self.studio.load("text", model, progress))
-        turns = [*plain_history(history), {"role": "user", "content": message}]
-        system_prompt = (system_prompt or "").strip() or None
         with shown_in_page():
-            # A long chat keeps its latest turns within the model's context.
-            context = await in_thread(
-                lambda _: fit_conversation(
-                    generator,
-                    turns,
-                    max_new_tokens=as_int(max_new_tokens),
-                    system_prompt=system_prompt,
-                )
-            )
-            stream = generator.stream(
-                context,
-                max_new_tokens=as_int(max_new_tokens),
-                temperature=temperature,
-                top_p=top_p,
+            message = require_text(message, "The message")
+            if system_prompt is not None and not isinstance(system_prompt, str):
+                require_text(system_prompt, "The system prompt")
+            settings = checked(
+                TEXT_SPEC,
+                max_new_tokens=number(max_new_tokens, "max_new_tokens"),
+                temperature=number(temperature, "temperature"),
+                top_p=number(top_p, "top_p"),
                 seed=as_seed(seed),
-                system_prompt=system_prompt,
+                system_prompt=(system_prompt or "").strip() or None,
             )
-            shown = [*turns, {"role": "assistant", "content": ""}]
-            yield shown, "", "generating…"
-            async for piece in streamed(stream):  # Stop cancels the request: the stream closes
-                shown[-1]["content"] += piece
+        turns = [*plain_history(history), {"role": "user", "content": message}]
+        kept: dict[str, Any] = {}
+
+        def run(put, cancel) -> Any:
+            def work(generator: Generator) -> Any:
+                if getattr(generator, "has_chat_template", True) is False:
+                    # A model without a chat template continues (or answers) the text as
+                    # typed, not a "User: ... Assistant:" transcript of the chat.
+                    kept["context"], prompt = turns, message
+                else:
+                    # A long chat keeps its latest turns within the model's context.
+                    room = (
+                        settings.get("max_new_tokens") or generator.settings({})["max_new_tokens"]
+                    )
+                    kept["context"] = prompt = fit_conversation(
+                        generator,
+                        turns,
+                        max_new_tokens=room,
+                        system_prompt=settings.get("system_prompt"),
+                    )
+                stream = generator.stream(prompt, **with_cancel(generator, cancel, settings))
+                try:
+                    for piece in stream:
+                        put(piece)
+                except BaseException:
+                    stream.close()  # Stop: the model stops at its next token
+                    raise
+                kept["engine"] = generator.engine
+                return stream.result
+
+            return self.studio.call("text", model, work, cancel=cancel, progress=progress)
+
+        shown = [*turns, {"role": "assistant", "content": ""}]
+        yield shown, "", "generating…"
+        result = None
+        async for kind, item in pieces_of(run):
+            if kind == "piece":
+                shown[-1]["content"] += item
                 yield shown, "", "generating…"
-        result = stream.result
+            else:
+                result = item
         speed = f", {result.tokens_per_second:.1f} tokens/s" if result.tokens_per_second else ""
-        dropped = len(turns) - len(context)
+        dropped = len(turns) - len(kept["context"])
         note = f" · the {dropped} oldest messages left out to fit the context" if dropped else ""
         stats = (
             f"{result.completion_tokens} tokens{speed} · ended on {result.finish_reason} · "
-            f"seed {result.seed} · {result.model} · {result.engine or generator.engine}{note}"
+            f"seed {result.seed} · {result.model} · {result.engine or kept['engine']}{note}"
         )
         yield shown, "", stats
+
+    def settings(self, name: str) -> tuple[Any, ...]:
+        """Another model: its own defaults and limits, and examples that suit it."""
+        if not self.studio.knows("text", name):
+            return (gr.skip(),) * 4
+        found = catalog_defaults(name)
+        controls = []
+        for param, page_low, page_high in (
+            (MAX_NEW_TOKENS, 1, MAX_NEW_TOKENS.high),
+            (TEMPERATURE, 0.0, 2.0),
+            (TOP_P, 0.05, 1.0),
+        ):
+            low, high = bounds("text", name, param.name, page_low, page_high)
+            value = found.get(param.name, param.default)
+            controls.append(gr.update(value=min(value, high), minimum=low, maximum=high))
+        samples = [[example] for example in examples_for("text", name)]
+        return (*controls, gr.Dataset(samples=samples))
 
     def build(self, default: str, limit: dict[str, Any]) -> Picker:
         """The tab's page and events; returns its model picker, Load button and status line."""
         defaults = catalog_defaults(default)
-        picker = model_picker("text", default, api_name="load_text")
+        picker = model_picker(
+            "text", default, api_name="load_text", served=self.studio.served("text")
+        )
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(label="Chat", height=420, elem_id="chatbot")
                 with gr.Row(equal_height=True):
                     message = gr.Textbox(
-                        placeholder="Ask something, then press Enter",
+                        placeholder=(
+                            "Ask something (a base model continues what you type), then press Enter"
+                        ),
                         show_label=False,
                         scale=5,
                         elem_id="chat-input",
@@ -143,20 +198,40 @@ class TextTab(Tab):
                     stop = stop_button("chat-stop")
                     clear = gr.Button("Clear", size="sm", elem_id="chat-clear")
                 stats = gr.Markdown(elem_id="chat-stats")
-                gr.Examples(EXAMPLES, inputs=[message], cache_examples=False)
+                examples = gr.Examples(
+                    [[example] for example in examples_for("text", default)],
+                    inputs=[message],
+                    cache_examples=False,
+                    elem_id="chat-examples",
+                )
             with gr.Column(scale=2):
                 system_prompt = gr.Textbox(
                     label="System prompt",
-                    value="You are a helpful, concise assistant.",
+                    value="",
+                    placeholder="(the model's own)",
                     lines=3,
-                    info="a completion model without a chat template ignores it",
+                    info=SYSTEM_PROMPT_INFO,
+                    elem_id="chat-system-prompt",
                 )
                 max_new_tokens, temperature, top_p = (
-                    control("text", param, value=defaults.get(param.name), label=label, elem_id=key)
-                    for param, label, key in (
-                        (MAX_NEW_TOKENS, "Max new tokens", "chat-max-new-tokens"),
-                        (TEMPERATURE, "Temperature", "chat-temperature"),
-                        (TOP_P, "Top-p", None),
+                    control(
+                        "text",
+                        param,
+                        value=defaults.get(param.name),
+                        label=label,
+                        elem_id=key,
+                        minimum=low,
+                        maximum=high,
+                    )
+                    for param, label, key, (low, high) in (
+                        (
+                            MAX_NEW_TOKENS,
+                            "Max new tokens",
+                            "chat-max-new-tokens",
+                            bounds("text", default, "max_new_tokens", 1, MAX_NEW_TOKENS.high),
+                        ),
+                        (TEMPERATURE, "Temperature", "chat-temperature", (0.0, 2.0)),
+                        (TOP_P, "Top-p", "chat-top-p", (0.05, 1.0)),
                     )
                 )
                 seed = seed_box("chat-seed")
@@ -182,10 +257,17 @@ class TextTab(Tab):
                 **limit,
             ),
         ]
+        status = self.studio.status_of("text")
         for event in events:
-            event.then(status_of("text"), picker.dropdown, picker.status, **PRIVATE)
+            event.then(status, picker.dropdown, picker.status, **PRIVATE)
         stop.click(
             lambda: "stopped", None, stats, cancels=events, queue=False, api_visibility="private"
         )
         clear.click(lambda: ([], "", ""), None, outputs, queue=False, api_visibility="private")
+        picker.dropdown.change(
+            self.settings,
+            picker.dropdown,
+            [max_new_tokens, temperature, top_p, examples.dataset],
+            **PRIVATE,
+        )
         return picker

@@ -47,6 +47,10 @@ ENTRIES: tuple[ModelEntry, ...] = (
         license="bsd-3-clause",
         description="torchaudio's Tacotron2 + WaveRNN LJSpeech bundle (character input); WaveRNN is slow on CPU.",
         defaults={},
+        cache_files=(
+            "tacotron2_english_characters_1500_epochs_wavernn_ljspeech.pth",
+            "wavernn_10k_epochs_8bits_ljspeech.pth",
+        ),
     ),
     ModelEntry(
         alias="tacotron2-griffinlim",
@@ -57,6 +61,7 @@ ENTRIES: tuple[ModelEntry, ...] = (
         license="bsd-3-clause",
         description="torchaudio's Tacotron2 LJSpeech bundle with the Griffin-Lim vocoder: no vocoder weights, fast on CPU.",
         defaults={},
+        cache_files=("tacotron2_english_characters_1500_epochs_ljspeech.pth",),
     ),
     ModelEntry(
         alias="piper-joe",
@@ -78,6 +83,7 @@ ENTRIES: tuple[ModelEntry, ...] = (
         license="cc-by-nc-4.0",
         description="MusicGen small: music from a text description, up to 30 s.",
         defaults={"duration": 5.0, "guidance_scale": 3.0},
+        examples=("calm lo-fi piano with soft drums", "an upbeat synth-pop melody"),
         offline_fallback="piano-rnn",
     ),
     ModelEntry(
@@ -89,6 +95,7 @@ ENTRIES: tuple[ModelEntry, ...] = (
         license="cc-by-nc-sa-4.0",
         description="AudioLDM (small, full v2): sound effects and ambience from text.",
         defaults={"duration": 5.0, "num_inference_steps": 10, "guidance_scale": 2.5},
+        examples=("rain on a tin roof, distant thunder", "a dog barking in a park"),
     ),
     ModelEntry(
         alias="piano-rnn",
@@ -100,6 +107,8 @@ ENTRIES: tuple[ModelEntry, ...] = (
         description="PerformanceRNN solo piano (GRU 3x512) shipped in the PyPI wheel coopertunes: "
         "MIDI and audio, optionally in a key; works offline.",
         defaults={"duration": 10.0, "max_duration": 120.0},
+        # Only a key named in the prompt steers it (the rest of the words are not read).
+        examples=("a calm piece in D minor", "a bright piece in G major"),
         embedded="coopertunes:coopertunes/checkpoints/performancernn_pretrained.pt",
     ),
 )

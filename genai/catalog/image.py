@@ -5,6 +5,12 @@ from __future__ import annotations
 from .entry import ModelEntry
 from .tasks import TEXT_TO_IMAGE, UNCONDITIONAL_IMAGE
 
+PROMPT_EXAMPLES = (
+    "a lighthouse on a cliff at sunset, oil painting",
+    "a red fox in the snow, watercolor",
+    "a cozy cabin in a pine forest, digital art",
+)
+
 ENTRIES: tuple[ModelEntry, ...] = (
     ModelEntry(
         alias="sd-turbo",
@@ -25,6 +31,7 @@ ENTRIES: tuple[ModelEntry, ...] = (
             "height": 512,
             "strength": 0.5,
         },
+        examples=PROMPT_EXAMPLES,
     ),
     ModelEntry(
         alias="tiny-sd",
@@ -35,6 +42,7 @@ ENTRIES: tuple[ModelEntry, ...] = (
         license="creativeml-openrail-m",
         description="Distilled SD 1.5 with a pruned UNet: fast, needs about 25 steps.",
         defaults={"num_inference_steps": 25, "guidance_scale": 7.5, "width": 512, "height": 512},
+        examples=PROMPT_EXAMPLES,
     ),
     ModelEntry(
         alias="bk-sdm-tiny",
@@ -45,6 +53,7 @@ ENTRIES: tuple[ModelEntry, ...] = (
         license="creativeml-openrail-m",
         description="Block-removed SD 1.4 (BK-SDM tiny): the smallest SD-style UNet here.",
         defaults={"num_inference_steps": 25, "guidance_scale": 7.5, "width": 512, "height": 512},
+        examples=PROMPT_EXAMPLES,
     ),
     ModelEntry(
         alias="amused-256",
@@ -55,6 +64,7 @@ ENTRIES: tuple[ModelEntry, ...] = (
         license="openrail++",
         description="aMUSEd: a masked-token (MUSE) model, 256x256 in 12 parallel decoding steps.",
         defaults={"num_inference_steps": 12, "guidance_scale": 10.0, "width": 256, "height": 256},
+        examples=PROMPT_EXAMPLES,
     ),
     ModelEntry(
         alias="ddpm-cifar10",
@@ -65,6 +75,8 @@ ENTRIES: tuple[ModelEntry, ...] = (
         license="apache-2.0",
         description="Unconditional DDPM trained on CIFAR-10: 32x32 pictures, no prompt.",
         defaults={"num_inference_steps": 50, "width": 32, "height": 32},
+        display={"num_images": 4},
+        examples=({"seed": 1}, {"seed": 100}),
     ),
     ModelEntry(
         alias="faces-64",
@@ -77,5 +89,9 @@ ENTRIES: tuple[ModelEntry, ...] = (
         "well under a second on a CPU, no download. Code MIT (gan-face-generate 1.1.1); the weights "
         "come from DigiFace-1M, whose terms we understand to allow non-commercial research only.",
         embedded="gan-face-generate:gan_face_generate/weights.tar",
+        # A grid of faces at twice their size, crisp: one 64x64 face blown up to a page's
+        # width is a blur.
+        display={"num_images": 8, "width": 128, "height": 128, "resample": "nearest"},
+        examples=({"seed": 7}, {"seed": 2024}, {"seed": 3, "interpolate_to": 11, "frames": 8}),
     ),
 )

@@ -62,33 +62,9 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from ..catalog import find_entry
-    from ..hub import is_on_disk
-    from ..resolve import resolve
+    from ..resolve import describe
 
-    entry = find_entry(args.model)
-    resolved = resolve(args.model).check()
-    source, family = resolved.source, resolved.family
-    record = {
-        "name": args.model,
-        "source": source.location,
-        "kind": source.kind,
-        "family": family.name,
-        "tasks": list(family.tasks),
-    }
-    if entry is not None:
-        record.update(
-            {
-                "alias": entry.alias,
-                "hub_id": entry.hub_id,
-                "params": entry.params,
-                "license": entry.license,
-                "description": entry.description,
-                "defaults": entry.defaults,
-                "on_disk": is_on_disk(entry),
-            }
-        )
-    print(json.dumps(record, indent=2))
+    print(json.dumps(describe(args.model), indent=2))  # with the model that runs offline
     return 0
 
 
