@@ -186,6 +186,7 @@ class LlamaCppGenerator(TextGenerator):
         """One request in ``slot``: _RESTART when its prompt must be read afresh."""
         reader = fields.Reader(settings)
         cancel, state = settings.get("cancel"), {}
+        constrained = settings.get("json_schema") is not None
 
         def on_chunk(chunk: dict[str, Any]) -> bool:
             if _stopping(cancel):
@@ -204,7 +205,16 @@ class LlamaCppGenerator(TextGenerator):
                         "n_prompt_tokens": reader.total,
                     }
                     return True
-            return any(on_piece(piece) for piece in reader.pieces_of(chunk))
+            pieces = reader.pieces_of(chunk)
+            if (
+                constrained
+                and pieces
+                and reader.pieces == len(pieces)
+                and not fields.starts_json(reader.text)
+            ):
+                reader.error = fields.unenforced(f"the answer began {reader.text[:20]!r}")
+                return True
+            return any(on_piece(piece) for piece in pieces)
 
         body = fields.body(request, settings, self.context_length)
         body.update(id_slot=slot.index, cache_prompt=reuse)
@@ -213,6 +223,8 @@ class LlamaCppGenerator(TextGenerator):
             return _RESTART
         if state.get("cancelled"):
             raise GenerationCancelled("the text generation was cancelled")
+        if isinstance(reader.error, GenaiError):
+            raise reader.error
         if reader.error is not None:
             raise fields.request_error(reader.error, reader.wanted, self.context_length)
         slot.read(request, key, reader.total or 0, reader.cached if reuse else 0, reader.text)

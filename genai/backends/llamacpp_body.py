@@ -14,7 +14,8 @@ Field by field (llama.cpp's server names):
 - json_schema: llama.cpp's llguidance grammar for the schema, compact JSON (no free
   whitespace: a small model otherwise fills the answer with spaces). llguidance ignores a schema
   it cannot compile and then decodes unconstrained, so the schema is checked before the request
-  (``jsonschema``) and every finished answer is validated after it.
+  (``jsonschema``), an answer that does not start as JSON is stopped at its first token, and
+  every finished answer is validated.
 """
 
 from __future__ import annotations
@@ -55,8 +56,10 @@ def body(request: Any, settings: dict[str, Any], context: int) -> dict[str, Any]
     if settings.get("logprobs") or settings.get("top_logprobs"):
         fields["n_probs"] = max(1, settings.get("top_logprobs") or 0)
         fields["post_sampling_probs"] = False
-    if settings.get("json_schema") is not None:
-        fields["json_schema"] = {**settings["json_schema"], **_COMPACT}
+    if settings.get("json_schema") is not None:  # as a grammar: the chat route drops x-guidance
+        from xllamacpp import json_schema_to_grammar
+
+        fields["grammar"] = json_schema_to_grammar({**settings["json_schema"], **_COMPACT})
     if request.messages is not None:
         fields["messages"] = request.messages  # the GGUF's own chat template applies
     else:
@@ -86,7 +89,7 @@ def check_answer(text: str, schema: dict[str, Any]) -> None:
     try:
         value = json.loads(text)
     except ValueError as error:
-        raise _unenforced(f"the answer is not JSON ({error})") from error
+        raise unenforced(f"the answer is not JSON ({error})") from error
     try:
         import jsonschema
     except ImportError:
@@ -95,10 +98,18 @@ def check_answer(text: str, schema: dict[str, Any]) -> None:
         jsonschema.validators.validator_for(schema)(schema).iter_errors(value)
     )
     if problem is not None:
-        raise _unenforced(f"the answer breaks it: {problem.message}")
+        raise unenforced(f"the answer breaks it: {problem.message}")
 
 
-def _unenforced(why: str) -> InvalidParameterError:
+def starts_json(piece: str) -> bool:
+    """Whether a compact JSON value can start with this text (else no grammar held it)."""
+    return piece[:1] in _JSON_STARTS
+
+
+_JSON_STARTS = set('{["-0123456789tfn')
+
+
+def unenforced(why: str) -> InvalidParameterError:
     return InvalidParameterError(
         f"llama.cpp could not enforce this json_schema ({why}); it uses a feature llama.cpp's "
         "grammar does not support (e.g. an unresolvable $ref or pattern): simplify the schema"
