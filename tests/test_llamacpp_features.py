@@ -219,3 +219,26 @@ def test_exit_during_a_call_in_a_thread_is_clean(tiny_gguf):
     )
     assert done.returncode == 0, done.stderr[-800:]
     assert "FATAL" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({}, "PASSIVE"),  # idle OpenMP threads sleep: spinning ones collapse on a shared CPU
+        ({"OMP_WAIT_POLICY": "active"}, "active"),  # the user's choice stands
+        ({"GOMP_SPINCOUNT": "1000"}, None),
+    ],
+)
+def test_import_genai_sets_openmp_waiting_unless_the_user_did(given, expected):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    code = "import genai, os; print(os.environ.get('OMP_WAIT_POLICY'))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**env, **given},
+        check=True,
+    )
+    assert done.stdout.strip() == str(expected)

@@ -255,23 +255,16 @@ class LlamaCppGenerator(TextGenerator):
         return found
 
     def _count(self, request: TextRequest) -> int:
-        """The prompt's size, from llama.cpp's first progress report: nothing is read."""
+        """The prompt's size, from llama.cpp's first progress report: cancelled before any of
+        it is read, in whatever slot llama.cpp picks (what a slot holds stays valid)."""
         settings = {**_COUNT_SETTINGS, "max_new_tokens": 1}
         reader = fields.Reader(settings)
-        slot = self._pool.acquire(request_key(request), lambda: False)
-        try:
 
-            def on_chunk(chunk: dict[str, Any]) -> bool:
-                reader.error = chunk.get("error")
-                return (
-                    reader.error is not None or reader.progress(chunk) or bool(chunk.get("usage"))
-                )
+        def on_chunk(chunk: dict[str, Any]) -> bool:
+            reader.error = chunk.get("error")
+            return reader.error is not None or reader.progress(chunk) or bool(chunk.get("usage"))
 
-            body = fields.body(request, settings, self.context_length)
-            body.update(id_slot=slot.index, cache_prompt=True)
-            _run(self._handler(request), body, on_chunk)
-        finally:
-            self._pool.release(slot)
+        _run(self._handler(request), fields.body(request, settings, self.context_length), on_chunk)
         if reader.total is None:
             raise fields.request_error(reader.error or "no prompt size", 1, self.context_length)
         return reader.total
