@@ -124,12 +124,18 @@ def genai_stream(gen, messages, max_new_tokens: int, **extra) -> tuple:
 
 
 def warm_slots(server, slots: int) -> None:
-    """One short request in every slot: a slot's first request pays a one-time cost (measured:
-    about 0.2 s on a 2-core machine) that is not the engine's speed. One new token only, so no
-    cell is written while decoding (genai's slot bookkeeping is bypassed here)."""
+    """One short request in every slot of a raw server: a slot's first request pays a one-time
+    cost (measured: about 0.15 s on a 2-core machine) that is not the engine's speed."""
     for slot in range(slots):
-        body = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 1}
-        server.handle_chat_completions({**body, "id_slot": slot, "cache_prompt": False})
+        body = {"messages": [{"role": "user", "content": f"Hello {slot}"}], "max_tokens": 1}
+        server.handle_chat_completions({**body, "id_slot": slot})
+
+
+def warm_genai(gen) -> None:
+    """The same through genai: distinct prompts fill its empty slots one by one, after which a
+    new prompt goes to the slot sharing most of it, as llama.cpp's own choice does."""
+    for slot in range(gen.slots):
+        gen(f"Hello {slot}", max_new_tokens=1)
 
 
 def rates(runs: list[tuple[int, int, float, float]]) -> tuple[float, float, float]:
@@ -148,7 +154,7 @@ def compare(args, threads: int) -> None:
     fast = genai.load(args.model, threads=threads)
     raw = raw_server(fast)
     warm_slots(raw, fast.slots)
-    warm_slots(fast.server, fast.slots)
+    warm_genai(fast)
     sides = {
         "raw": lambda m, n: raw_stream(raw, m, n),
         "genai": lambda m, n: genai_stream(fast, m, n),
@@ -192,7 +198,7 @@ def chat(args) -> None:
     gen = genai.load(args.model)
     raw = raw_server(gen)
     warm_slots(raw, gen.slots)
-    warm_slots(gen.server, gen.slots)
+    warm_genai(gen)
     sides = {"genai": lambda h: genai_stream(gen, h, 64), "raw": lambda h: raw_stream(raw, h, 64)}
     first_token: dict[str, dict[int, list[float]]] = {name: {} for name in sides}
     sizes: dict[int, int] = {}
@@ -202,7 +208,7 @@ def chat(args) -> None:
             for name, side in sides.items():
                 history = histories[name]
                 history.append(
-                    {"role": "user", "content": f"{text} ({round_})" if turn == 1 else text}
+                    {"role": "user", "content": f"({round_}) {text}" if turn == 1 else text}
                 )
                 sizes[turn], _, seconds, _, reply = side(history)
                 first_token[name].setdefault(turn, []).append(seconds)

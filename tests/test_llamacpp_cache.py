@@ -6,6 +6,7 @@ and logprobs, bit for bit, alone, after a related request and in the middle of a
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -22,10 +23,20 @@ def _metric(gen, name: str) -> float:
     raise AssertionError(f"no metric {name}")
 
 
+def _settle(gen) -> None:
+    """Wait until no slot is busy (a conversation's answer is read back after its turn)."""
+    deadline = time.monotonic() + 60
+    while gen._pool.busy() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def _read(gen, prompt, **settings):
-    """The result and how many prompt tokens llama.cpp read for it (the rest came cached)."""
+    """The result and how many prompt tokens llama.cpp read for it and for reading its answer
+    back (the rest came cached)."""
+    _settle(gen)
     before = _metric(gen, "prompt_tokens_total")
     result = gen(prompt, **settings)
+    _settle(gen)
     return result, int(_metric(gen, "prompt_tokens_total") - before)
 
 
@@ -49,6 +60,21 @@ def test_a_cached_prefix_changes_no_bit(tiny_gguf, temperature):
     for result in (mid, again, after):
         assert result.text == alone.text
         assert result.logprobs == alone.logprobs
+
+    # Past its first turn a conversation's answer is read back while the user types: the
+    # third turn reads only its own new message (and one trim token or two).
+    turn_3 = [*turn_2, {"role": "assistant", "content": mid.text}]
+    turn_3.append({"role": "user", "content": "snow is red"})
+    gen(turn_2, **settings)  # the conversation's second turn, in its slot
+    _settle(gen)
+    before = _metric(gen, "prompt_tokens_total")
+    stream = gen.stream(turn_3, **settings)
+    next(iter(stream))  # its prompt is read; reading its own answer back starts after its end
+    read = _metric(gen, "prompt_tokens_total") - before
+    third = (stream.text(), stream.result)[1]
+    assert read < 25 < third.prompt_tokens - 100
+    alone_3 = genai.load(tiny_gguf, n_ctx=210)(turn_3, **settings)
+    assert (third.text, third.logprobs) == (alone_3.text, alone_3.logprobs)
 
 
 def test_reading_a_token_alone_changes_its_bits(tiny_gguf):
@@ -80,7 +106,8 @@ def test_conversations_keep_their_slots(tiny_gguf):
         for chat in chats.values():
             result, read = _read(gen, chat, **settings)
             if turn:
-                assert read <= 30 < 60 < result.prompt_tokens  # the answer and the new turn
+                # the new turn, the answer (read back) and one trim token or two
+                assert read <= 40 < 60 < result.prompt_tokens
             chat += [
                 {"role": "assistant", "content": result.text},
                 {"role": "user", "content": "the world"},
@@ -88,7 +115,7 @@ def test_conversations_keep_their_slots(tiny_gguf):
     fresh, read = _read(gen, [{"role": "user", "content": "a new day"}], **settings)
     assert read >= fresh.prompt_tokens - 8  # at most the chat template's opening was cached
     # "snow" was used last: "the fox" lost its slot, "snow" kept it.
-    assert _read(gen, chats["snow"], **settings)[1] <= 30
+    assert _read(gen, chats["snow"], **settings)[1] <= 40
     assert _read(gen, chats["the fox"], **settings)[1] > 60
 
 

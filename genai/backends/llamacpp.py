@@ -11,7 +11,6 @@ loads the model and runs requests (fields in llamacpp_body.py, threads in llamac
 
 from __future__ import annotations
 
-import atexit
 import logging
 import threading
 from pathlib import Path
@@ -20,7 +19,18 @@ from typing import Any
 from ..errors import GenaiError, GenerationCancelled, MissingDependencyError, UnsupportedModelError
 from ..params import check_int
 from . import llamacpp_body as fields
-from .llamacpp_slots import PROMPT_BATCH, Slot, SlotPool, needs_fresh_read, request_key, trim_text
+from .llamacpp_exit import EXITING
+from .llamacpp_exit import run as _run
+from .llamacpp_exit import stopping as _stopping
+from .llamacpp_slots import (
+    PROMPT_BATCH,
+    Slot,
+    SlotPool,
+    continues,
+    needs_fresh_read,
+    request_key,
+    trim_text,
+)
 from .llamacpp_threads import default_threads, prepare_openmp
 from .text import TextGenerator, TextRequest
 from .text_gguf import dequantized_copy, model_facts, read_metadata
@@ -166,6 +176,7 @@ class LlamaCppGenerator(TextGenerator):
         cancel = settings.get("cancel")
         key = request_key(request)
         slot = self._pool.acquire(key, lambda: _stopping(cancel))
+        prepare = False
         try:
             reuse, trim = slot.plan(key, self._trims)
             if trim:
@@ -173,11 +184,22 @@ class LlamaCppGenerator(TextGenerator):
             found = self._read(request, settings, slot, key, reuse, on_piece)
             if found is _RESTART:  # noticed before anything was read: read it afresh
                 found = self._read(request, settings, slot, key, False, on_piece)
+            prepare = self._trims and continues(request) and bool(found.text)
+        except GenerationCancelled:
+            raise  # the slot's state was noted
         except BaseException:
             slot.forget()
             raise
         finally:
-            self._pool.release(slot)
+            if prepare:  # the slot stays taken until its answer is read back
+                slot.preparing = True
+                worker = threading.Thread(
+                    target=self._prepare, args=(slot, found.text), name="genai-llamacpp-prepare"
+                )
+                worker.daemon = True
+                worker.start()
+            else:
+                self._pool.release(slot)
         if settings.get("json_schema") is not None and found.finish_reason == "eos":
             fields.check_answer(found.text, settings["json_schema"])
         return found
@@ -221,13 +243,15 @@ class LlamaCppGenerator(TextGenerator):
         _run(self._handler(request), body, on_chunk)
         if state.get("restart"):
             return _RESTART
-        if state.get("cancelled"):
+        if state.get("cancelled"):  # what was read and decoded so far stays in the slot
+            cached = reader.cached if reuse else 0
+            slot.read(request, key, reader.total or 0, cached, reader.text, reader.read_all)
             raise GenerationCancelled("the text generation was cancelled")
         if isinstance(reader.error, GenaiError):
             raise reader.error
         if reader.error is not None:
             raise fields.request_error(reader.error, reader.wanted, self.context_length)
-        slot.read(request, key, reader.total or 0, reader.cached if reuse else 0, reader.text)
+        slot.read(request, key, reader.total or 0, reader.cached if reuse else 0, reader.text, True)
         return reader.decoded()
 
     def _trim(self, slot: Slot) -> None:
@@ -242,6 +266,34 @@ class LlamaCppGenerator(TextGenerator):
         if "error" in answer:
             raise fields.request_error(answer["error"], 1, self.context_length)
         slot.trimmed()
+
+    def _prepare(self, slot: Slot, answer: str) -> None:
+        """Read a conversation's answer back as prompt for its next turn: trim the cells the
+        answer was decoded into, then read the conversation up to the end of the answer (the
+        chat template's assistant turn, left open as a prefill) in batches of 2 or more."""
+        try:
+            self._trim(slot)
+            last = slot.request
+            messages = [*last.messages, {"role": "assistant", "content": answer}]
+            reader = fields.Reader({**_COUNT_SETTINGS, "max_new_tokens": 1})
+            body = fields.body(
+                TextRequest(messages, messages, None), reader.settings, self.context_length
+            )
+            body.update(id_slot=slot.index, cache_prompt=True)
+
+            def on_chunk(chunk: dict[str, Any]) -> bool:
+                reader.progress(chunk)
+                return EXITING.is_set()
+
+            _run(self.server.handle_chat_completions, body, on_chunk)
+            if reader.total is None or not reader.read_all:
+                raise GenerationCancelled("the answer was not read back")
+            slot.answer_read(answer, reader.total, reader.cached)
+        except BaseException:
+            slot.forget()
+        finally:
+            slot.preparing = False
+            self._pool.release(slot)
 
     def _generate(self, requests: list[TextRequest], settings: dict[str, Any]) -> list[Decoded]:
         # One after the other, each decoded alone: the same texts as separate calls, bit for
@@ -293,7 +345,7 @@ class LlamaCppGenerator(TextGenerator):
                 except (RuntimeError, ValueError, OSError) as error:
                     raise self._load_error(error) from error
             embedder = self._embedder
-        answer = embedder.handle_embeddings({"input": texts})
+        answer = _run(embedder.handle_embeddings, {"input": texts})
         if "error" in answer or "data" not in answer:
             raise fields.request_error(answer.get("error", answer), 0, self.context_length)
         rows = sorted(answer["data"], key=lambda row: row["index"])
@@ -307,41 +359,3 @@ _COUNT_SETTINGS = {
     "repetition_penalty": 1.0,
     "seed": 0,
 }
-
-# --- leaving llama.cpp before the interpreter ends ---------------------------------------------
-# A thread still inside llama.cpp when Python finalizes is ended by a forced unwind through
-# llama.cpp's C++ frames, which aborts the process ("FATAL: exception not rethrown"). At exit
-# every request is told to stop at its next chunk (llama.cpp sends one per token, and one per
-# prompt batch while it reads) and exit waits, a few seconds at most, for them to return.
-
-_EXITING = threading.Event()
-_INSIDE_COUNT = [0]
-_COUNT_LOCK = threading.Lock()
-EXIT_WAIT_S = 5.0
-
-
-def _stopping(cancel: threading.Event | None) -> bool:
-    return _EXITING.is_set() or (cancel is not None and cancel.is_set())
-
-
-def _run(handler, body: dict[str, Any], on_chunk=None):
-    """Call into llama.cpp, counted so that exit can wait for the call to return."""
-    with _COUNT_LOCK:
-        if _EXITING.is_set():
-            raise GenerationCancelled("the process is exiting")
-        _INSIDE_COUNT[0] += 1
-    try:
-        return handler(body) if on_chunk is None else handler(body, on_chunk)
-    finally:
-        with _COUNT_LOCK:
-            _INSIDE_COUNT[0] -= 1
-
-
-@atexit.register
-def _leave_llamacpp() -> None:
-    import time
-
-    _EXITING.set()
-    deadline = time.monotonic() + EXIT_WAIT_S
-    while _INSIDE_COUNT[0] and time.monotonic() < deadline:
-        time.sleep(0.01)

@@ -133,6 +133,7 @@ class Reader:
     """Reads one request's streamed chunks: text, sizes, finish reason, logprobs, errors."""
 
     def __init__(self, settings: dict[str, Any]):
+        self.settings = settings
         self.wanted = settings["max_new_tokens"]
         self.top = settings.get("top_logprobs") or 0
         self.text = ""
@@ -141,6 +142,7 @@ class Reader:
         self.usage: dict[str, Any] = {}
         self.total: int | None = None  # prompt tokens, known before the prompt is read
         self.cached = 0  # of which the slot's cache held
+        self.read_all = False  # the whole prompt was read
         self.logprobs: list[dict[str, Any]] | None = (
             [] if settings.get("logprobs") or self.top else None
         )
@@ -149,7 +151,10 @@ class Reader:
     def progress(self, chunk: dict[str, Any]) -> bool:
         """Note the prompt's size from a chunk; True when it is the first time."""
         progress = chunk.get("prompt_progress")
-        if progress is None or self.total is not None:
+        if progress is None:
+            return False
+        self.read_all = int(progress.get("processed", 0)) >= int(progress["total"])
+        if self.total is not None:
             return False
         self.total, self.cached = int(progress["total"]), int(progress.get("cache", 0))
         return True

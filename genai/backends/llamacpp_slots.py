@@ -20,7 +20,9 @@ logprobs compared bit for bit), three things made a cached prefix change the ans
 So the rule this module keeps: every cell a request reuses was written by reading a prompt in
 a batch of two tokens or more. Cells written while decoding (one token per step) are cut off
 before a later request could reuse them ("trim": a one-token request that ends the slot's
-cache at its last prompt), and a request whose prompt would be read with a lone last token
+cache at its last prompt; a conversation past its first turn then reads its answer back as
+prompt right away, in the background, so that its next turn reads only the new message), and
+a request whose prompt would be read with a lone last token
 where a fresh read would not (llama.cpp re-reads the last token of a fully cached prompt alone)
 reads its prompt afresh instead. Measured result: the same request alone, after a related
 request and in the middle of a conversation gives identical logprobs and text.
@@ -95,6 +97,11 @@ class Slot:
     decoded: bool = False  # holds cells written while decoding, after prompt_key
     fresh_next: bool = False  # holds a cell read alone: the next request reads afresh
     used: float = 0.0
+    preparing: bool = False  # busy reading its last answer for the conversation's next turn
+
+    def follows(self, key: str) -> bool:
+        """Whether a request with this key continues what the slot last read."""
+        return bool(self.prompt_key) and key.startswith(self.prompt_key)
 
     def plan(self, key: str, trims: bool) -> tuple[bool, bool]:
         """(reuse the cache, trim first) for a request with this key."""
@@ -104,20 +111,34 @@ class Slot:
             return (True, True) if trims else (False, False)
         return True, False
 
-    def read(self, request: Any, key: str, total: int, cached: int, answer: str | None) -> None:
-        """Note what a request left in the slot: its prompt and (when decoded) its answer."""
+    def read(
+        self, request: Any, key: str, total: int, cached: int, answer: str, whole: bool
+    ) -> None:
+        """Note what a request left in the slot: its prompt (``whole``: all of it was read,
+        else it was cancelled while reading) and the answer decoded after it."""
         self.request, self.prompt_key = request, key
-        self.cached_key = key + (answer_key(request, answer) if answer is not None else "")
-        self.decoded = answer is not None
-        self.fresh_next = read_alone(total - cached)
+        self.cached_key = key + answer_key(request, answer)
+        self.decoded = True
+        # A lone token can only have been read at the end of a prompt read to its end.
+        self.fresh_next = whole and read_alone(total - cached)
 
     def trimmed(self) -> None:
         self.cached_key, self.decoded = self.prompt_key, False
+
+    def answer_read(self, answer: str, total: int, cached: int) -> None:
+        """The answer was read back as prompt after its conversation (see prepare_body)."""
+        self.prompt_key = self.cached_key = self.prompt_key + answer_key(self.request, answer)
+        self.decoded, self.fresh_next = False, read_alone(total - cached)
 
     def forget(self) -> None:
         """After an error: nothing known about the slot's cache, so nothing is reused."""
         self.prompt_key = self.cached_key = ""
         self.request, self.decoded, self.fresh_next = None, False, True
+
+
+def continues(request: Any) -> bool:
+    """A chat past its first turn: its next turn is likely, so its answer is read back ahead."""
+    return request.messages is not None and any(m["role"] == "assistant" for m in request.messages)
 
 
 def trim_text(slot: Slot) -> str:
@@ -142,11 +163,12 @@ class SlotPool:
         with self._changed:
             while True:
                 free = [slot for slot in self.slots if not slot.busy]
-                if free:
+                # A conversation's slot still reading its last answer is worth the wait.
+                if free and not any(s.preparing and s.follows(key) for s in self.slots):
                     break
                 if cancelled():
                     raise GenerationCancelled("the text generation was cancelled")
-                self._changed.wait(0.1)
+                self._changed.wait(0.05)
             slot = self._choose(free, key)
             slot.busy = True
             return slot
@@ -154,7 +176,7 @@ class SlotPool:
     @staticmethod
     def _choose(free: list[Slot], key: str) -> Slot:
         shared = {slot.index: common_prefix(key, slot.cached_key) for slot in free}
-        following = [s for s in free if s.prompt_key and shared[s.index] >= len(s.prompt_key)]
+        following = [s for s in free if s.follows(key)]
         if following:  # the next turn of the conversation a slot holds
             return max(following, key=lambda s: shared[s.index])
         empty = [slot for slot in free if not slot.cached_key]
