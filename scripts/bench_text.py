@@ -138,6 +138,15 @@ def warm_genai(gen) -> None:
         gen(f"Hello {slot}", max_new_tokens=1)
 
 
+def genai_call(gen, messages, max_new_tokens: int, **extra) -> tuple:
+    """The same through a plain call (no stream thread), as most Python callers use genai."""
+    started = time.perf_counter()
+    result = gen(messages, max_new_tokens=max_new_tokens, temperature=0, **extra)
+    ended = time.perf_counter()
+    first = result.time_to_first_token or ended - started
+    return result.prompt_tokens, result.completion_tokens, first, ended - started, result.text
+
+
 def rates(runs: list[tuple[int, int, float, float]]) -> tuple[float, float, float]:
     """(prompt tokens/s, decoding tokens/s, all new tokens/s) over a set of requests."""
     prompt = sum(r[0] for r in runs) / sum(r[2] for r in runs)
@@ -157,14 +166,14 @@ def compare(args, threads: int) -> None:
     warm_genai(fast)
     sides = {
         "raw": lambda m, n: raw_stream(raw, m, n),
-        "genai": lambda m, n: genai_stream(fast, m, n),
+        "genai": lambda m, n: genai_call(fast, m, n),
     }
     if not args.skip_transformers:
         import torch
 
         torch.set_num_threads(threads)
         slow = genai.load(args.model, engine="transformers")
-        sides["transformers"] = lambda m, n: genai_stream(slow, m, n)
+        sides["transformers"] = lambda m, n: genai_call(slow, m, n)
     for count in (1, 8):
         found: dict[str, list] = {name: [] for name in sides}
         for round_ in range(args.rounds + 1):  # round 0 warms up

@@ -39,16 +39,20 @@ def body(request: Any, settings: dict[str, Any], context: int) -> dict[str, Any]
         "top_k": settings["top_k"],
         "min_p": 0.0,
         "repeat_penalty": settings["repetition_penalty"],
-        "repeat_last_n": context,
         "seed": settings["seed"],
         "stream": True,
         "stream_options": {"include_usage": True},
-        "timings_per_token": True,
         "return_progress": True,  # chunks while the prompt is read: its size first, then cancel
     }
     for name in ("presence_penalty", "frequency_penalty"):
         if settings.get(name):
             fields[name] = settings[name]
+    if (
+        settings["repetition_penalty"] != 1
+        or "presence_penalty" in fields
+        or "frequency_penalty" in fields
+    ):
+        fields["repeat_last_n"] = context  # penalties look back over the whole context
     if settings.get("logit_bias"):
         fields["logit_bias"] = [
             [int(token), float(bias)] for token, bias in settings["logit_bias"].items()
