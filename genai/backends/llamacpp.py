@@ -191,8 +191,7 @@ class LlamaCppGenerator(TextGenerator):
             slot.forget()
             raise
         finally:
-            if prepare:  # the slot stays taken until its answer is read back
-                slot.preparing = True
+            if prepare and self._pool.start_preparing(slot):  # kept until the answer is read
                 worker = threading.Thread(
                     target=self._prepare, args=(slot, found.text), name="genai-llamacpp-prepare"
                 )
@@ -292,7 +291,6 @@ class LlamaCppGenerator(TextGenerator):
         except BaseException:
             slot.forget()
         finally:
-            slot.preparing = False
             self._pool.release(slot)
 
     def _generate(self, requests: list[TextRequest], settings: dict[str, Any]) -> list[Decoded]:

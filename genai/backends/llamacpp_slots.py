@@ -21,7 +21,8 @@ So the rule this module keeps: every cell a request reuses was written by readin
 a batch of two tokens or more. Cells written while decoding (one token per step) are cut off
 before a later request could reuse them ("trim": a one-token request that ends the slot's
 cache at its last prompt; a conversation past its first turn then reads its answer back as
-prompt right away, in the background, so that its next turn reads only the new message), and
+prompt right away, in the background when no other request runs, so that its next turn reads
+only the new message), and
 a request whose prompt would be read with a lone last token
 where a fresh read would not (llama.cpp re-reads the last token of a fully cached prompt alone)
 reads its prompt afresh instead. Measured result: the same request alone, after a related
@@ -163,8 +164,9 @@ class SlotPool:
         with self._changed:
             while True:
                 free = [slot for slot in self.slots if not slot.busy]
-                # A conversation's slot still reading its last answer is worth the wait.
-                if free and not any(s.preparing and s.follows(key) for s in self.slots):
+                # An answer being read back runs alone (a token decoded beside its tokens
+                # would take the batch kernels): wait for it, a fraction of a second.
+                if free and not any(slot.preparing for slot in self.slots):
                     break
                 if cancelled():
                     raise GenerationCancelled("the text generation was cancelled")
@@ -184,9 +186,17 @@ class SlotPool:
             return empty[0]
         return max(free, key=lambda s: (shared[s.index], -s.used))
 
+    def start_preparing(self, slot: Slot) -> bool:
+        """Keep ``slot`` to read its answer back, if no other request is running now."""
+        with self._changed:
+            if any(other.busy for other in self.slots if other is not slot):
+                return False
+            slot.preparing = True
+            return True
+
     def release(self, slot: Slot) -> None:
         with self._changed:
-            slot.busy = False
+            slot.busy = slot.preparing = False
             slot.used = time.monotonic()
             self._changed.notify_all()
 
