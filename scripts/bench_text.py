@@ -147,6 +147,12 @@ def genai_call(gen, messages, max_new_tokens: int, **extra) -> tuple:
     return result.prompt_tokens, result.completion_tokens, first, ended - started, result.text
 
 
+def settle(gen) -> None:
+    """Wait until genai's slots are idle (no answer being read back)."""
+    while gen._pool.busy():
+        time.sleep(0.005)
+
+
 def rates(runs: list[tuple[int, int, float, float]]) -> tuple[float, float, float]:
     """(prompt tokens/s, decoding tokens/s, all new tokens/s) over a set of requests."""
     prompt = sum(r[0] for r in runs) / sum(r[2] for r in runs)
@@ -215,6 +221,7 @@ def chat(args) -> None:
         histories: dict[str, list[dict]] = {name: [] for name in sides}
         for turn, text in enumerate(TURNS, 1):
             for name, side in sides.items():
+                settle(gen)  # genai reads an answer back while the user types: let it finish
                 history = histories[name]
                 history.append(
                     {"role": "user", "content": f"({round_}) {text}" if turn == 1 else text}
