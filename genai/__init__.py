@@ -12,6 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from . import lifecycle as lifecycle
+
+# First: sets how idle OpenMP threads wait, before torch or llama.cpp loads OpenMP.
+from .backends import llamacpp_threads as _openmp  # noqa: F401
 from .catalog import CATALOG, TASKS, ModelEntry, default_model
 from .errors import (
     GenaiError,

@@ -1,24 +1,32 @@
 """Text speed, measured side by side in one process (the load average beside every figure).
 
-1. raw xllamacpp against genai's llama.cpp engine, same GGUF and settings: genai/raw;
-2. genai on llama.cpp against genai on transformers: the ratio;
-each for one prompt and for 8 prompts together (aggregate tokens/s), on 1 and 2 threads,
-rounds interleaved so that drifts in machine load hit both alike. Then the time from a new
-`python -c` to the first streamed token of the model.
+Rows (``--only`` picks some):
+- ``compare``: raw xllamacpp (the same server settings as genai, prompt cache on) against
+  genai's llama.cpp engine and genai on transformers, for one prompt and for 8 prompts one
+  after the other (genai decodes a list one prompt at a time: see llamacpp_slots.py), on 1 and
+  2 threads. Every round sends new prompts, so neither side finds them cached; prompt reading
+  and decoding are timed apart (tokens / time to the first token, and the rest).
+- ``chat``: one growing conversation of 8 turns (64 new tokens per turn, greedy), time to the
+  first token at turns 1, 4 and 8, genai and raw llama.cpp both keeping the prompt cache.
+- ``json``: decoding speed with and without a JSON schema (llama.cpp's grammar), same prompts.
+- ``threading``: raw llama.cpp in fresh processes under each OpenMP wait setting and thread
+  count, on the machine as it is and with a second process keeping both cores busy (``--cores``
+  busy loops), one stream and 4 streams.
+- ``start``: the time from a new ``python -c`` to the first streamed token.
 
-    python scripts/bench_text.py [--model smollm2-135m-gguf] [--rounds 3] [--max-new-tokens 48]
+    python scripts/bench_text.py [--model smollm2-135m-gguf] [--rounds 3] [--only compare chat]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import multiprocessing
 import os
 import statistics
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 
 PROMPTS = [
     "Write a short story about a lighthouse keeper.",
@@ -30,7 +38,26 @@ PROMPTS = [
     "How does a bicycle stay upright?",
     "Give me a recipe for pancakes.",
 ]
-
+TURNS = [
+    "Hi! I am planning a trip to Italy. Where should I start?",
+    "What is the best time of year to visit Rome?",
+    "Which museums in Florence are worth it?",
+    "How do I travel from Florence to Venice?",
+    "What food should I try in Venice?",
+    "Is it easy to get around without speaking Italian?",
+    "How much money should I budget per day?",
+    "Can you summarise my trip plan in a few lines?",
+]
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string", "maxLength": 60},
+        "steps": {"type": "array", "maxItems": 6, "items": {"type": "string", "maxLength": 80}},
+        "minutes": {"type": "integer", "minimum": 1, "maximum": 600},
+    },
+    "required": ["title", "steps", "minutes"],
+    "additionalProperties": False,
+}
 FIRST_TOKEN_CODE = """
 import time
 t0 = time.perf_counter()
@@ -50,95 +77,264 @@ def load_average() -> str:
     return f"load {os.getloadavg()[0]:.2f}"
 
 
-def raw_server(path: str, threads: int, n_ctx: int, parallel: int):
-    """llama.cpp through xllamacpp with the settings genai uses."""
+# --- the two sides --------------------------------------------------------------------------
+
+
+def raw_server(gen):
+    """llama.cpp through xllamacpp with the server settings genai's engine uses."""
     import xllamacpp
 
-    params = xllamacpp.CommonParams()
-    params.model.path = path
-    params.n_ctx, params.n_parallel, params.kv_unified = n_ctx, parallel, True
-    for cpu in (params.cpuparams, params.cpuparams_batch):
-        cpu.n_threads, cpu.poll = threads, 0
-    params.n_gpu_layers, params.warmup, params.fit_params, params.cache_ram_mib = 0, False, False, 0
-    return xllamacpp.Server(params)
+    return xllamacpp.Server(gen._params(xllamacpp))
 
 
-def raw_run(server, prompts: list[str], max_new_tokens: int) -> tuple[float, int]:
-    def one(prompt: str) -> int:
-        body = {"messages": [{"role": "user", "content": prompt}], "max_tokens": max_new_tokens}
-        body.update(temperature=0, min_p=0.0)
-        return server.handle_chat_completions(body)["usage"]["completion_tokens"]
-
+def raw_stream(server, messages, max_new_tokens: int, **extra) -> tuple:
+    """(prompt tokens, new tokens, seconds to the first token, seconds in all, text)."""
+    body = {"messages": messages, "max_tokens": max_new_tokens, "temperature": 0, "min_p": 0.0}
+    body.update(stream=True, stream_options={"include_usage": True}, **extra)
+    seen: dict = {}
     started = time.perf_counter()
-    with ThreadPoolExecutor(len(prompts)) as pool:
-        tokens = sum(pool.map(one, prompts))
-    return time.perf_counter() - started, tokens
+
+    def on_chunk(chunk):
+        for choice in chunk.get("choices", []):
+            piece = (choice.get("delta") or {}).get("content")
+            if piece:
+                seen.setdefault("first", time.perf_counter())
+                seen["text"] = seen.get("text", "") + piece
+        seen["usage"] = chunk.get("usage") or seen.get("usage")
+        return False
+
+    server.handle_chat_completions(body, on_chunk)
+    usage = seen["usage"]
+    ended = time.perf_counter()
+    first = seen.get("first", ended)
+    prompt, made = usage["prompt_tokens"], usage["completion_tokens"]
+    return prompt, made, first - started, ended - started, seen.get("text", "")
 
 
-def genai_run(gen, prompts: list[str], max_new_tokens: int) -> tuple[float, int]:
+def genai_stream(gen, messages, max_new_tokens: int, **extra) -> tuple:
     started = time.perf_counter()
-    results = gen(
-        prompts if len(prompts) > 1 else prompts[0], max_new_tokens=max_new_tokens, temperature=0
-    )
-    elapsed = time.perf_counter() - started
-    results = results if isinstance(results, list) else [results]
-    return elapsed, sum(r.completion_tokens for r in results)
+    stream = gen.stream(messages, max_new_tokens=max_new_tokens, temperature=0, **extra)
+    first = None
+    for _ in stream:
+        first = first or time.perf_counter()
+    ended = time.perf_counter()
+    result = stream.result
+    spent = (first or ended) - started, ended - started
+    return result.prompt_tokens, result.completion_tokens, *spent, result.text
 
 
-def compare(label: str, runs: dict, prompts: list[str], rounds: int, max_new_tokens: int) -> dict:
-    """Median tokens/s of each run, interleaved round by round."""
-    rates: dict[str, list[float]] = {name: [] for name in runs}
-    for run in runs.values():
-        run(prompts, 4)  # warm-up
-    for _ in range(rounds):
-        for name, run in runs.items():
-            seconds, tokens = run(prompts, max_new_tokens)
-            rates[name].append(tokens / seconds)
-    medians = {name: statistics.median(values) for name, values in rates.items()}
-    shown = "   ".join(f"{name} {rate:6.1f} tok/s" for name, rate in medians.items())
-    print(f"{label:>22}: {shown}   ({load_average()})", flush=True)
-    return medians
+def warm_slots(server, slots: int) -> None:
+    """One short request in every slot of a raw server: a slot's first request pays a one-time
+    cost (measured: about 0.15 s on a 2-core machine) that is not the engine's speed."""
+    for slot in range(slots):
+        body = {"messages": [{"role": "user", "content": f"Hello {slot}"}], "max_tokens": 1}
+        server.handle_chat_completions({**body, "id_slot": slot})
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--model", default="smollm2-135m-gguf")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--max-new-tokens", type=int, default=48)
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--skip-transformers", action="store_true")
-    args = parser.parse_args()
+def warm_genai(gen) -> None:
+    """The same through genai: distinct prompts fill its empty slots one by one, after which a
+    new prompt goes to the slot sharing most of it, as llama.cpp's own choice does."""
+    for slot in range(gen.slots):
+        gen(f"Hello {slot}", max_new_tokens=1)
 
+
+def genai_call(gen, messages, max_new_tokens: int, **extra) -> tuple:
+    """The same through a plain call (no stream thread), as most Python callers use genai."""
+    started = time.perf_counter()
+    result = gen(messages, max_new_tokens=max_new_tokens, temperature=0, **extra)
+    ended = time.perf_counter()
+    first = result.time_to_first_token or ended - started
+    return result.prompt_tokens, result.completion_tokens, first, ended - started, result.text
+
+
+def settle(gen) -> None:
+    """Wait until genai's slots are idle (no answer being read back)."""
+    while gen._pool.busy():
+        time.sleep(0.005)
+
+
+def rates(runs: list[tuple[int, int, float, float]]) -> tuple[float, float, float]:
+    """(prompt tokens/s, decoding tokens/s, all new tokens/s) over a set of requests."""
+    prompt = sum(r[0] for r in runs) / sum(r[2] for r in runs)
+    decoded = sum(r[1] - 1 for r in runs) / max(1e-9, sum(r[3] - r[2] for r in runs))
+    return prompt, decoded, sum(r[1] for r in runs) / sum(r[3] for r in runs)
+
+
+# --- rows -------------------------------------------------------------------------------------
+
+
+def compare(args, threads: int) -> None:
     import genai
 
-    print(
-        f"model {args.model}, {args.max_new_tokens} new tokens, greedy, {args.rounds} rounds ({load_average()})"
-    )
-    for threads in args.threads:
-        fast = genai.load(args.model, threads=threads)
-        info = fast.info()
-        raw = raw_server(info["gguf_path"], threads, info["context_length"], info["parallel"])
-        slow = None
-        if not args.skip_transformers:
-            import torch
+    fast = genai.load(args.model, threads=threads)
+    raw = raw_server(fast)
+    warm_slots(raw, fast.slots)
+    warm_genai(fast)
+    sides = {
+        "raw": lambda m, n: raw_stream(raw, m, n),
+        "genai": lambda m, n: genai_call(fast, m, n),
+    }
+    if not args.skip_transformers:
+        import torch
 
-            torch.set_num_threads(threads)
-            slow = genai.load(args.model, engine="transformers")
-        for name, prompts in (("1 prompt", PROMPTS[:1]), ("8 prompts", PROMPTS)):
-            runs = {"raw": partial(raw_run, raw), "genai llama.cpp": partial(genai_run, fast)}
-            if slow is not None:
-                runs["genai transformers"] = partial(genai_run, slow)
-            rates = compare(
-                f"{threads} thread(s), {name}", runs, prompts, args.rounds, args.max_new_tokens
+        torch.set_num_threads(threads)
+        slow = genai.load(args.model, engine="transformers")
+        sides["transformers"] = lambda m, n: genai_call(slow, m, n)
+    for count in (1, 8):
+        found: dict[str, list] = {name: [] for name in sides}
+        for round_ in range(args.rounds + 1):  # round 0 warms up
+            for name, side in sides.items():
+                prompts = [f"{p} (request {round_}, {name})" for p in PROMPTS[:count]]
+                runs = [
+                    side([{"role": "user", "content": p}], args.max_new_tokens) for p in prompts
+                ]
+                if round_:
+                    found[name].append(rates(runs))
+        medians = {
+            n: [statistics.median(r[i] for r in v) for i in range(3)] for n, v in found.items()
+        }
+        shown = "  ".join(
+            f"{name} read {m[0]:5.0f} / decode {m[1]:5.1f} tok/s" for name, m in medians.items()
+        )
+        line = f"{threads} thread(s), {count} prompt(s): {shown}   genai/raw {medians['genai'][2] / medians['raw'][2]:.3f}"
+        if "transformers" in medians:
+            line += (
+                f"   llama.cpp/transformers {medians['genai'][2] / medians['transformers'][2]:.1f}x"
             )
-            line = f"genai/raw {rates['genai llama.cpp'] / rates['raw']:.3f}"
-            if slow is not None:
-                line += f"   llama.cpp/transformers {rates['genai llama.cpp'] / rates['genai transformers']:.1f}x"
-            print(f"{'':>24}{line}", flush=True)
-        fast.unload()
+        print(f"{line}   ({load_average()})", flush=True)
+    fast.unload()
 
+
+def chat(args) -> None:
+    """One conversation of 8 turns on each side, both keeping the prompt cache; the sides take
+    turns (the same load hits both), the conversation runs ``--rounds`` times (medians)."""
+    import genai
+
+    gen = genai.load(args.model)
+    raw = raw_server(gen)
+    warm_slots(raw, gen.slots)
+    warm_genai(gen)
+    sides = {"genai": lambda h: genai_stream(gen, h, 64), "raw": lambda h: raw_stream(raw, h, 64)}
+    first_token: dict[str, dict[int, list[float]]] = {name: {} for name in sides}
+    sizes: dict[int, int] = {}
+    for round_ in range(args.rounds):
+        histories: dict[str, list[dict]] = {name: [] for name in sides}
+        for turn, text in enumerate(TURNS, 1):
+            for name, side in sides.items():
+                settle(gen)  # genai reads an answer back while the user types: let it finish
+                history = histories[name]
+                history.append(
+                    {"role": "user", "content": f"({round_}) {text}" if turn == 1 else text}
+                )
+                sizes[turn], _, seconds, _, reply = side(history)
+                first_token[name].setdefault(turn, []).append(seconds)
+                history.append({"role": "assistant", "content": reply})
+    for name, found in first_token.items():
+        median = {turn: statistics.median(values) for turn, values in found.items()}
+        shown = ", ".join(f"turn {t} ({sizes[t]} tokens) {median[t]:.3f} s" for t in (1, 4, 8))
+        print(
+            f"chat, {name}: first token at {shown}; turn 8 / turn 1 {median[8] / median[1]:.2f}"
+            f"   ({load_average()})", flush=True,
+        )  # fmt: skip
+
+
+def json_cost(args) -> None:
+    import genai
+
+    gen = genai.load(args.model)
+    found: dict[str, list] = {"free": [], "schema": []}
+    for round_ in range(args.rounds + 1):
+        for name in found:
+            extra = {"json_schema": SCHEMA} if name == "schema" else {}
+            runs = [
+                genai_stream(
+                    gen,
+                    [{"role": "user", "content": f"Answer in JSON: {p} ({round_})"}],
+                    96,
+                    **extra,
+                )
+                for p in PROMPTS[:4]
+            ]
+            if round_:
+                found[name].append(rates(runs)[1])
+    free, schema = (statistics.median(found[n]) for n in ("free", "schema"))
+    print(
+        f"json: decoding free {free:.1f} tok/s, with a schema {schema:.1f} tok/s, cost {1 - schema / free:.1%}   ({load_average()})",
+        flush=True,
+    )
+
+
+THREADING_CODE = """
+import json, sys, time
+from concurrent.futures import ThreadPoolExecutor
+torch_too = {torch_too}
+if torch_too:
+    import torch
+    torch.ones(256, 256) @ torch.ones(256, 256)  # start torch's own OpenMP threads
+import genai
+sys.path.insert(0, {scripts!r})
+from bench_text import genai_stream
+gen = genai.load({model!r}, threads={threads})
+prompts = [[{{"role": "user", "content": f"Tell me about the number {{i}}."}}] for i in range(8)]
+genai_stream(gen, prompts[0], 4)
+one = [genai_stream(gen, prompts[i], 48) for i in range(2)]
+started = time.perf_counter()
+with ThreadPoolExecutor(4) as pool:
+    four = list(pool.map(lambda p: genai_stream(gen, p, 48), prompts[4:8]))
+seconds = time.perf_counter() - started
+print(json.dumps({{"one": sum(r[1] for r in one) / sum(r[3] for r in one), "four": sum(r[1] for r in four) / seconds}}))
+"""
+
+
+def _burn() -> None:
+    while True:
+        pass
+
+
+def threading_row(args) -> None:
+    settings = {
+        "libgomp's default": {"GOMP_SPINCOUNT": "300000"},  # its spin count when nothing is set
+        "OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
+        "GOMP_SPINCOUNT=10000": {"GOMP_SPINCOUNT": "10000"},
+    }
+    scripts = os.path.dirname(os.path.abspath(__file__))
+    for busy in (False, True):
+        burners = [
+            multiprocessing.Process(target=_burn, daemon=True)
+            for _ in range(args.cores if busy else 0)
+        ]
+        for burner in burners:
+            burner.start()
+        for threads in (1, 2):
+            for torch_too in (False, True):
+                for label, env in settings.items():
+                    code = THREADING_CODE.format(
+                        torch_too=torch_too, scripts=scripts, model=args.model, threads=threads
+                    )
+                    clean = {
+                        k: v
+                        for k, v in os.environ.items()
+                        if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+                    }
+                    done = subprocess.run(
+                        [sys.executable, "-c", code], capture_output=True, text=True,
+                        env={**clean, **env}, timeout=600,
+                    )  # fmt: skip
+                    if done.returncode:
+                        print(done.stderr[-400:])
+                        continue
+                    found = json.loads(done.stdout.strip().splitlines()[-1])
+                    state = f"{len(burners)} busy loops" if busy else "as is"
+                    print(
+                        f"machine {state:13} threads {threads} torch {'yes' if torch_too else 'no '} "
+                        f"{label:24}: 1 stream {found['one']:5.1f} tok/s, 4 streams {found['four']:5.1f} tok/s"
+                        f"   ({load_average()})", flush=True,
+                    )  # fmt: skip
+        for burner in burners:
+            burner.terminate()
+
+
+def start(args) -> None:
     for attempt in (1, 2):  # the first may write the F16 copy; the second is the usual start
         started = time.perf_counter()
         done = subprocess.run(
@@ -150,6 +346,35 @@ def main() -> None:
         print(
             f"new process -> first token, run {attempt}: {total:.2f} s ({detail}) ({load_average()})"
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", default="smollm2-135m-gguf")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--cores", type=int, default=os.cpu_count() or 2, help="busy loops")
+    parser.add_argument("--skip-transformers", action="store_true")
+    parser.add_argument(
+        "--only", nargs="+", default=["compare", "chat", "json", "start"],
+        choices=["compare", "chat", "json", "threading", "start"],
+    )  # fmt: skip
+    args = parser.parse_args()
+    print(f"model {args.model}, greedy, {args.rounds} rounds ({load_average()})", flush=True)
+    if "compare" in args.only:
+        for threads in args.threads:
+            compare(args, threads)
+    if "chat" in args.only:
+        chat(args)
+    if "json" in args.only:
+        json_cost(args)
+    if "threading" in args.only:
+        threading_row(args)
+    if "start" in args.only:
+        start(args)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The llama.cpp engine on a tiny GGUF: engine choice, same answers as transformers, cancel,
-decoding several prompts together, threads, context and damaged files."""
+lists of prompts, threads, context and damaged files."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import threading
 import pytest
 
 import genai
+from genai.backends.text_gguf import read_metadata
 from genai.errors import InvalidParameterError, UnsupportedModelError
 
 
@@ -18,6 +19,14 @@ def _metric(gen, name: str) -> float:
         if line.startswith(f"llamacpp:{name} "):
             return float(line.split()[1])
     raise AssertionError(f"no metric {name}")
+
+
+@pytest.fixture(scope="module")
+def tiny_gguf_4k(tmp_path_factory) -> str:
+    """The tiny GGUF with a 4096-token context: room for a long decode."""
+    from genai.testing.text import tiny_llama_gguf
+
+    return str(tiny_llama_gguf(tmp_path_factory.mktemp("tiny-gguf-4k"), max_positions=4096))
 
 
 def test_auto_picks_llamacpp_for_gguf(tiny_gguf):
@@ -44,26 +53,34 @@ def test_both_engines_give_the_same_greedy_text(tiny_gguf):
         assert fast.count_tokens(prompt) == slow.count_tokens(prompt) == a.prompt_tokens
 
 
-def test_list_of_prompts_is_decoded_together(tiny_gguf):
+def test_a_list_of_prompts_gives_what_each_prompt_gives_alone(tiny_gguf):
+    """Prompts of a list are decoded one after the other, each alone: the same texts and
+    logprobs as separate calls, bit for bit (decoded in one step with other sequences, a
+    token takes llama.cpp's batch kernels and other last bits)."""
     gen = genai.load(tiny_gguf)
-    decodes, tokens = _metric(gen, "n_decode_total"), _metric(gen, "tokens_predicted_total")
-    results = gen(
-        ["the red fox", "a new day", "snow is red", "the world"], max_new_tokens=20, temperature=0
-    )
-    made = _metric(gen, "tokens_predicted_total") - tokens
-    assert made == sum(r.completion_tokens for r in results) == 80
-    # One decode step advances every sequence: far fewer steps than tokens.
-    assert _metric(gen, "n_decode_total") - decodes < made / 2
+    prompts = ["the red fox", "a new day", "snow is red", "the world"]
+    settings = dict(max_new_tokens=20, temperature=0.9, seed=5, logprobs=True, top_logprobs=2)
+    together = gen(prompts, **settings)
+    alone = [gen(prompt, **settings) for prompt in prompts]
+    assert [r.text for r in together] == [r.text for r in alone]
+    assert [r.logprobs for r in together] == [r.logprobs for r in alone]
+    # One logprob entry per streamed piece: a token, or the tokens that end a UTF-8 character.
+    assert all("".join(e["token"] for e in r.logprobs) == r.text for r in together)
 
 
-def test_closing_a_stream_stops_decoding(tiny_gguf):
-    gen = genai.load(tiny_gguf)
+def test_closing_a_stream_stops_decoding(tiny_gguf_4k):
+    """4000 tokens asked, the end-of-turn token banned: only a cancelled request stops early."""
+    gen = genai.load(tiny_gguf_4k)
+    end = read_metadata(tiny_gguf_4k)["tokenizer.ggml.eos_token_id"]
     before = _metric(gen, "tokens_predicted_total")
-    stream = gen.stream("the red fox", max_new_tokens=200, temperature=0.8, seed=3)
+    stream = gen.stream(
+        "the red fox", max_new_tokens=4000, temperature=0.8, seed=3, logit_bias={end: -100}
+    )
     next(iter(stream))
     stream.close()
     assert stream.result is None
-    assert _metric(gen, "tokens_predicted_total") - before < 150  # of the 200 asked for
+    assert _metric(gen, "tokens_predicted_total") - before < 2000  # of the 4000 asked for
+    assert gen("a new day", max_new_tokens=3, temperature=0).completion_tokens == 3
 
 
 def test_callers_in_threads_share_the_model(tiny_gguf):
