@@ -280,6 +280,19 @@ def _stop_all(deadline: float) -> tuple[list[Call], list[Call]]:
     return calls, _wait(calls, deadline)
 
 
+def stop_now() -> None:
+    """Stop every call (as a shutdown does) and refuse new ones, without waiting: for an
+    engine's own exit hook, which runs before ``_at_exit`` and must not leave its calls
+    ending with a bare "cancelled" instead of the shutdown's typed error."""
+    global _closing
+    with _LOCK:
+        _closing = True
+        for call in _CALLS:
+            call.stop("shutdown")
+            if call not in _STATE.stopped:
+                _STATE.stopped.append(call)
+
+
 def on_signals(callback: Callable[[], Any] | None = None, *, timeout: float = EXIT_TIMEOUT) -> None:
     """Stop cleanly on SIGTERM and SIGINT (for the app, the server, batch); call from the
     main thread, after any framework that installs handlers of its own.

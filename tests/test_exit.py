@@ -38,7 +38,7 @@ def in_background(call):
         try:
             call()
         except GenerationCancelled as error:
-            print("cancelled:", error, flush=True)
+            print(f"cancelled: {error}", flush=True)  # one write: other threads print too
         else:
             print("finished", flush=True)
     thread = threading.Thread(target=work, daemon=True)
@@ -233,8 +233,8 @@ def test_shutdown_cancels_what_runs_and_refuses_new_generations(tmp_path):
         from genai.testing.audio import make_tiny_performance_rnn
         source = Source("file", str(make_tiny_performance_rnn("tiny.pt")), "tiny-piano")
         g = PerformanceRNNGenerator(source, "performance-rnn", "text-to-audio",
-                                    resolve_placement("cpu"), max_duration=3600)
-        job = in_background(lambda: g(duration=3600, seed=1, progress=progress))
+                                    resolve_placement("cpu"), max_duration=1800)
+        job = in_background(lambda: g(duration=1800, seed=1, progress=progress))
         wait_until_under_way(g)
         count = genai.lifecycle.shutdown()
         job.join()

@@ -68,19 +68,19 @@ class Gate:
 
 @pytest.fixture
 def piano(tmp_path):
-    """A tiny PerformanceRNN (loaded afresh per test: tests unload it); an hour of music
-    takes it half a minute, and it checks ``cancel`` every 64 events."""
+    """A tiny PerformanceRNN (loaded afresh per test: tests unload it); half an hour of music
+    takes it a quarter of a minute, and it checks ``cancel`` every 64 events."""
     path = make_tiny_performance_rnn(tmp_path / "tiny.pt")
     source = Source("file", str(path), "tiny-piano")
     placement = resolve_placement("cpu")
     return PerformanceRNNGenerator(
-        source, "performance-rnn", "text-to-audio", placement, max_duration=3600
+        source, "performance-rnn", "text-to-audio", placement, max_duration=1800
     )
 
 
 def test_unload_during_a_call_waits_for_it_and_frees_the_model_only_after(piano):
     gate = Gate()
-    job = Job(lambda: piano(duration=3600, seed=1, progress=gate))
+    job = Job(lambda: piano(duration=1800, seed=1, progress=gate))
     assert gate.reached.wait(120)
     assert piano.in_use == 1
     unloading = Job(lambda: piano.unload(timeout=120))
@@ -98,7 +98,7 @@ def test_unload_during_a_call_waits_for_it_and_frees_the_model_only_after(piano)
 
 def test_an_unload_that_stops_waiting_leaves_the_freeing_to_the_call(piano):
     gate = Gate()
-    job = Job(lambda: piano(duration=3600, seed=1, progress=gate))
+    job = Job(lambda: piano(duration=1800, seed=1, progress=gate))
     assert gate.reached.wait(120)
     assert piano.unload(timeout=0.1) is True  # the call is held: the wait ends first
     assert not piano.loaded and piano.in_use == 1 and piano.network is not None
@@ -110,7 +110,7 @@ def test_an_unload_that_stops_waiting_leaves_the_freeing_to_the_call(piano):
 
 def test_unload_if_idle_leaves_a_busy_model_and_the_callers_cancel_still_works(piano):
     gate, cancel = Gate(), threading.Event()
-    job = Job(lambda: piano(duration=3600, seed=1, progress=gate, cancel=cancel))
+    job = Job(lambda: piano(duration=1800, seed=1, progress=gate, cancel=cancel))
     assert gate.reached.wait(120)
     assert piano.unload(if_idle=True) is False
     assert piano.loaded and piano.in_use == 1
@@ -125,7 +125,7 @@ def test_unload_if_idle_leaves_a_busy_model_and_the_callers_cancel_still_works(p
 
 def test_in_use_counts_each_running_call(piano):
     gates = [Gate(), Gate()]
-    jobs = [Job(lambda gate=gate: piano(duration=3600, seed=1, progress=gate)) for gate in gates]
+    jobs = [Job(lambda gate=gate: piano(duration=1800, seed=1, progress=gate)) for gate in gates]
     for gate in gates:
         assert gate.reached.wait(120)
     assert piano.in_use == 2

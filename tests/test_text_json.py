@@ -98,17 +98,9 @@ def tiny_chat(tiny_llama_dir):
     return genai.load(tiny_llama_dir, device="cpu")
 
 
-def test_an_engine_without_constrained_decoding_refuses_before_any_work(tiny_chat):
-    assert "json_schema" not in tiny_chat.features  # the transformers engine, until H2's lands
-    for given, named in (
-        ({"json_schema": PERSON}, "json_schema"),
-        ({"json_schema": {}}, "json_schema"),  # {} asks for any JSON value: not "off"
-        ({"response_format": {"type": "json_object"}}, "response_format"),
-    ):
-        with pytest.raises(InvalidParameterError) as raised:
-            tiny_chat("hello", **given)
-        assert str(raised.value).startswith(f"{named}=")
-        assert "constrained" in str(raised.value)
+def test_response_format_text_is_plain_text(tiny_chat):
+    """{"type": "text"} is the default made explicit: nothing constrained, nothing parsed.
+    (Constrained answers on each engine: test_text_transformers_json.py, test_llamacpp_*.py.)"""
     answer = tiny_chat("hello", response_format={"type": "text"}, max_new_tokens=2)
     assert answer.parsed is None and answer.parameters["response_format"] == {"type": "text"}
 

@@ -243,10 +243,8 @@ def _plan_with(tools):
     return Plan(tools=tools)
 
 
-def test_offered_tools_need_constrained_decoding(tiny_chat):
-    with pytest.raises(InvalidParameterError) as raised:
-        tiny_chat("weather in paris", tools=[WEATHER])
-    assert str(raised.value).startswith("tools=") and "constrained" in str(raised.value)
+def test_tools_on_a_raw_prompt_are_refused(tiny_chat):
+    """A raw prompt has no template to carry the tools: refused before any work."""
     with pytest.raises(InvalidParameterError, match="raw=True"):
         tiny_chat("weather", tools=[WEATHER], tool_choice="none", raw=True)
 

@@ -49,6 +49,9 @@ def run(handler, body: dict[str, Any], on_chunk=None):
 def _leave_llamacpp() -> None:
     import time
 
+    from .. import lifecycle
+
+    lifecycle.stop_now()  # the calls genai runs end with the shutdown's typed error
     EXITING.set()
     deadline = time.monotonic() + EXIT_WAIT_S
     while _INSIDE_COUNT[0] and time.monotonic() < deadline:
