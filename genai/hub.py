@@ -180,8 +180,15 @@ def hub_errors(name: str) -> Iterator[None]:
         raise
 
 
-def not_downloadable(name: str) -> ModelNotAvailableError:
+def not_downloadable(name: str, entry: ModelEntry | None = None) -> ModelNotAvailableError:
     reason = "HF_HUB_OFFLINE is set" if offline_by_setting() else "the hub cannot be reached"
+    if entry is not None and entry.hub_id.startswith("torchaudio:"):
+        return ModelNotAvailableError(
+            f"model {name!r} is not on disk: torchaudio downloads its weights from "
+            f"download.pytorch.org into {torch_hub_dir() / 'checkpoints'} on first use, and "
+            f"this machine is offline ({reason}); load it once with internet access (same "
+            "TORCH_HOME), or pick a model that is on disk (`genai models`)"
+        )
     return ModelNotAvailableError(
         f"model {name!r} is not on disk and cannot be downloaded ({reason}); run "
         f"`genai pull {name}` on a machine with internet access (same HF_HOME), or pick a "

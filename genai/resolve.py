@@ -77,7 +77,7 @@ def _locate(name: str, entry: ModelEntry | None) -> hub.Source:
         and not hub.hub_reachable()
         and not hub.is_on_disk(entry)
     ):
-        raise hub.not_downloadable(name)
+        raise hub.not_downloadable(name, entry)
     return source
 
 
