@@ -16,8 +16,7 @@ That gives three things:
   exit every running generation is cancelled and waited for (up to 5 s) before finalization
   starts, and the loaded models are released while the interpreter is whole.
 
-``shutdown()`` and ``on_signals()`` are the same stop for long-running front ends (the app,
-the server, batch).
+``shutdown()`` and ``on_signals()``: the same stop for the app, the server and batch.
 """
 
 from __future__ import annotations
@@ -214,8 +213,7 @@ def _busy(generator: Any) -> bool:
 
 
 def _wait(calls: list[Call], deadline: float) -> list[Call]:
-    """Wait until ``calls`` ended (those of this thread cannot: skipped) or ``deadline``; the
-    ones still running."""
+    """Wait until ``calls`` (not this thread's) ended or ``deadline``; those still running."""
     me = threading.current_thread()
     with _LOCK:
         while True:
@@ -269,28 +267,28 @@ def shutdown(timeout: float = EXIT_TIMEOUT) -> int:
 
 def _stop_all(deadline: float) -> tuple[list[Call], list[Call]]:
     """Stop every call and refuse new ones; (the calls stopped, those running at ``deadline``)."""
-    global _closing
     with _LOCK:
-        _closing = True
         _STATE.deadline = min(_STATE.deadline or deadline, deadline)
-        calls = list(_CALLS)
-        for call in calls:
-            call.stop("shutdown")
-        _STATE.stopped += calls
+        calls = _stop_calls()
     return calls, _wait(calls, deadline)
 
 
-def stop_now() -> None:
-    """Stop every call (as a shutdown does) and refuse new ones, without waiting: for an
-    engine's own exit hook, which runs before ``_at_exit`` and must not leave its calls
-    ending with a bare "cancelled" instead of the shutdown's typed error."""
+def _stop_calls() -> list[Call]:
+    """(Under _LOCK) refuse new calls and stop every running one; the calls stopped."""
     global _closing
+    _closing = True
+    calls = list(_CALLS)
+    for call in calls:
+        call.stop("shutdown")
+    _STATE.stopped += [call for call in calls if call not in _STATE.stopped]
+    return calls
+
+
+def stop_now() -> None:
+    """Stop every call as shutdown() does, without waiting: for an engine's own exit hook,
+    so its calls end with the shutdown's typed error."""
     with _LOCK:
-        _closing = True
-        for call in _CALLS:
-            call.stop("shutdown")
-            if call not in _STATE.stopped:
-                _STATE.stopped.append(call)
+        _stop_calls()
 
 
 def on_signals(callback: Callable[[], Any] | None = None, *, timeout: float = EXIT_TIMEOUT) -> None:
@@ -320,13 +318,9 @@ def _on_signal(signum: int, frame: Any) -> None:
         still = sum(1 for c in _CALLS if c.thread is not me)
         mine = any(c.thread is me for c in _CALLS)
     code = 130 if signum == signal.SIGINT else (143 if still else 0)
-    logger.warning(
-        "genai: %s: %d generation(s) in flight cancelled%s; exiting with code %d",
-        name,
-        cancelled,
-        f", {still} still running after {timeout:g} s" if still else "",
-        code,
-    )
+    late = f", {still} still running after {timeout:g} s" if still else ""
+    said = "genai: %s: %d generation(s) in flight cancelled%s; exiting with code %d"
+    logger.warning(said, name, cancelled, late, code)
     for callback in _STATE.callbacks:
         try:
             callback()

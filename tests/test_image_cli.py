@@ -260,7 +260,10 @@ def test_command_line_subprocess_with_progress_bar(models, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(out)
-    assert "3/3" in done.stderr  # the tqdm bar
+    # stderr is a pipe here, as in a log: whole lines at each quarter, no carriage returns.
+    assert "\r" not in done.stderr
+    steps = [line.split("|")[-2:] for line in done.stderr.splitlines() if "genai image" in line]
+    assert [step[1].split()[0] for step in steps] == ["0/3", "1/3", "2/3", "3/3"], done.stderr
     assert out.is_file()
 
 

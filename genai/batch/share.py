@@ -52,13 +52,13 @@ def run_share(
     """Run this process's jobs, model by model; returns their records (as written). When
     ``stop`` is set the job in flight is cancelled and left unrecorded, and no other starts."""
     stop = stop or threading.Event()
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     recorder = Recorder(folder, run, rank, audio_format)
     records: list[dict[str, Any]] = []
     with (
         PartWriter(part_path(folder, rank)) as writer,
-        tqdm(
+        progress_bar(
             total=len(jobs), desc=label, unit="job", disable=not show_progress, dynamic_ncols=True
         ) as bar,
     ):

@@ -109,14 +109,14 @@ def run(args: argparse.Namespace) -> int:
     task = _audio_task(name) if args.model else "text-to-speech"
     generator = genai.load(name, task=task, device=args.device, dtype=args.dtype)
 
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     bar = None
 
     def progress(step: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, desc="genai audio", disable=args.quiet)
+            bar = progress_bar(total=total, desc="genai audio", disable=args.quiet)
         bar.update(step - bar.n)
 
     try:

@@ -181,9 +181,8 @@ def _interpolate(generator, call: dict):
 
 
 def _generate(generator, call: dict, quiet: bool):
-    from tqdm.auto import tqdm
-
     from ..errors import InvalidParameterError
+    from ..progress import progress_bar
 
     if "frames" in call:
         raise InvalidParameterError("--frames goes with --interpolate SEED_A SEED_B")
@@ -192,7 +191,7 @@ def _generate(generator, call: dict, quiet: bool):
     def progress(step: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="step", desc="genai image", disable=quiet)
+            bar = progress_bar(total=total, unit="step", desc="genai image", disable=quiet)
         bar.update(step - bar.n)
 
     try:
