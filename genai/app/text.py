@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -30,6 +31,12 @@ TEMPERATURE = Param(
     "temperature", float, 0.7, "0: greedy (the same answer every time)", low=0.0, high=2.0
 )
 TOP_P = Param("top_p", float, 0.95, low=0.05, high=1.0)
+JSON_INFO = (
+    "decoding constrained to JSON that parses: any object, or the JSON Schema below when given"
+)
+SCHEMA_EXAMPLE = (
+    '{"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}'
+)
 SYSTEM_PROMPT_INFO = (
     "empty: the model's own default (its chat template's), or none; a model without a chat "
     "template (a base model) continues your message as typed and does not read it"
@@ -55,6 +62,27 @@ def plain_history(history: list[dict[str, Any]] | None) -> list[dict[str, str]]:
         if message.get("role") in ("user", "assistant", "system") and text:
             messages.append({"role": message["role"], "content": text})
     return messages
+
+
+def structured(json_output: Any, schema_text: Any) -> dict[str, Any]:
+    """The JSON toggle and schema box as generation settings ({} when off); a schema that is
+    not JSON is said in the page. (Whether it is a valid JSON Schema, the generator checks.)"""
+    if not json_output:
+        return {}
+    if schema_text is not None and not isinstance(schema_text, str):
+        require_text(schema_text, "The JSON Schema")
+    text = (schema_text or "").strip()
+    if not text:
+        return {"response_format": {"type": "json_object"}}
+    try:
+        schema = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise gr.Error(
+            f"The JSON Schema is not JSON ({error.msg} at line {error.lineno}, column "
+            f"{error.colno}); fix it, or empty the box for any JSON object.",
+            print_exception=False,
+        ) from None
+    return {"json_schema": schema}
 
 
 def fit_conversation(
@@ -93,6 +121,8 @@ class TextTab(Tab):
         temperature: float,
         top_p: float,
         seed: Any,
+        json_output: bool = False,
+        json_schema: str = "",
         progress=gr.Progress(),  # noqa: B008
     ) -> AsyncIterator[tuple[list[dict[str, str]], str, str]]:
         """Stream the reply to ``message`` after ``history``; yields (chat, input box, stats)."""
@@ -107,6 +137,7 @@ class TextTab(Tab):
                 top_p=number(top_p, "top_p"),
                 seed=as_seed(seed),
                 system_prompt=(system_prompt or "").strip() or None,
+                **structured(json_output, json_schema),
             )
         turns = [*plain_history(history), {"role": "user", "content": message}]
         kept: dict[str, Any] = {}
@@ -152,6 +183,10 @@ class TextTab(Tab):
         speed = f", {result.tokens_per_second:.1f} tokens/s" if result.tokens_per_second else ""
         dropped = len(turns) - len(kept["context"])
         note = f" · the {dropped} oldest messages left out to fit the context" if dropped else ""
+        if result.parsed is not None:
+            note += " · JSON checked" + (
+                " against the schema" if (json_schema or "").strip() else ""
+            )
         stats = (
             f"{result.completion_tokens} tokens{speed} · ended on {result.finish_reason} · "
             f"seed {result.seed} · {result.model} · {result.engine or kept['engine']}{note}"
@@ -235,6 +270,16 @@ class TextTab(Tab):
                     )
                 )
                 seed = seed_box("chat-seed")
+                json_output = gr.Checkbox(
+                    label="Answer in JSON", value=False, info=JSON_INFO, elem_id="chat-json"
+                )
+                json_schema = gr.Textbox(
+                    label="JSON Schema (optional)",
+                    value="",
+                    placeholder=SCHEMA_EXAMPLE,
+                    lines=3,
+                    elem_id="chat-json-schema",
+                )
         inputs = [
             message,
             chatbot,
@@ -244,6 +289,8 @@ class TextTab(Tab):
             temperature,
             top_p,
             seed,
+            json_output,
+            json_schema,
         ]
         outputs = [chatbot, message, stats]
         events = [
