@@ -81,6 +81,12 @@ def _auto_dtype(device: str) -> tuple[str, str]:
     return "float32", "float32 is the fastest correct type on CPU"
 
 
+def check_dtype(dtype: Any) -> None:
+    """Refuse a dtype that is not auto, None or a known name, without importing torch."""
+    if dtype not in (None, "auto"):
+        _parse_dtype(str(dtype))
+
+
 def _parse_dtype(name: str) -> str:
     key = str(name).lower().replace("torch.", "")
     if key not in _DTYPE_NAMES:

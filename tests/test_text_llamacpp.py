@@ -116,6 +116,8 @@ def test_threads_option_and_environment(tiny_gguf, monkeypatch):
         ({"engine": "llamacpp"}, "did you mean llama.cpp"),
         ({"n_ctx": 100_000}, "n_ctx=100000"),
         ({"thread": 2}, "did you mean threads"),
+        ({"dtype": "int3"}, "dtype='int3' is not supported"),
+        ({"dtype": "int3", "device": "cpu"}, "dtype='int3' is not supported"),
     ],
 )
 def test_bad_load_options(tiny_gguf, options, fragment):

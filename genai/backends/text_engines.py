@@ -14,7 +14,7 @@ import os
 from functools import lru_cache
 from typing import Any
 
-from ..device import DEVICE_ENV, Placement, resolve_placement
+from ..device import DEVICE_ENV, Placement, check_dtype, resolve_placement
 from .text import TextGenerator, choose_engine, entry_options
 
 
@@ -91,6 +91,7 @@ class TextModel:
         """Where the model runs. llama.cpp on the CPU needs no torch (so none is imported:
         start-up stays short) unless the machine may have a CUDA GPU; everything else asks
         genai.device."""
+        check_dtype(dtype)  # a GGUF keeps its own types, but a misspelt dtype is still refused
         engine = options.get("engine") or entry_options(source).get("engine")
         cpu = device in (None, "auto", "cpu") and device_map is None
         if cpu and choose_engine(source, engine) == "llama.cpp" and not os.environ.get(DEVICE_ENV):
