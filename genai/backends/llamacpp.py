@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import GenaiError, GenerationCancelled, MissingDependencyError, UnsupportedModelError
 from ..params import check_int
+from ..specs.text import ENGINE_FEATURES
 from . import llamacpp_body as fields
 from .llamacpp_exit import EXITING
 from .llamacpp_exit import run as _run
@@ -48,16 +49,7 @@ class LlamaCppGenerator(TextGenerator):
     """A GGUF language model run by llama.cpp."""
 
     engine = "llama.cpp"
-    features: frozenset[str] = frozenset(
-        {
-            "json_schema",
-            "logprobs",
-            "top_logprobs",
-            "logit_bias",
-            "presence_penalty",
-            "frequency_penalty",
-        }
-    )  # of genai.specs.text.ENGINE_FEATURES
+    features: frozenset[str] = frozenset(ENGINE_FEATURES)  # every one of them
 
     # --- loading ---------------------------------------------------------------------------
 

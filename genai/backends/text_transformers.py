@@ -24,6 +24,7 @@ from typing import Any
 
 from ..device import oom_guard
 from ..errors import GenerationCancelled, InvalidParameterError
+from ..specs.text import ENGINE_FEATURES
 from .text import TextGenerator, TextRequest
 from .text_hf_sampling import TokenChooser, TokenVocabulary, chooser_processor
 from .text_hf_setup import choose_batching, choose_cache, static_kwargs
@@ -41,16 +42,7 @@ class TransformersTextGenerator(TextGenerator):
     """A causal or seq2seq language model run by transformers."""
 
     engine = "transformers"
-    features: frozenset[str] = frozenset(
-        {
-            "json_schema",
-            "logprobs",
-            "top_logprobs",
-            "presence_penalty",
-            "frequency_penalty",
-            "logit_bias",
-        }
-    )
+    features: frozenset[str] = frozenset(ENGINE_FEATURES)  # every one of them
     load_option_names = (*TextGenerator.load_option_names, "cache")
 
     def _model_class(self):
