@@ -97,11 +97,20 @@ def test_count_tokens_matches_the_call(smollm2_gguf):
     assert smollm2_gguf.count_tokens(QUESTION) == result.prompt_tokens == 37
 
 
-def test_default_alias_falls_back_to_the_embedded_model(smollm2_gguf, caplog):
+def test_default_alias_falls_back_to_the_embedded_model(smollm2_gguf, caplog, monkeypatch):
     # HF_HUB_OFFLINE=1 (conftest): the hub copy cannot be had, so the wheel's GGUF is used.
+    from genai import resolve
+
+    assert resolve.resolve("smollm2-135m").fallback_used == "smollm2-135m-gguf"
+    monkeypatch.setattr(resolve, "_WARNED", set())  # said once per process: maybe said already
     gen = genai.load("smollm2-135m")
     assert gen is smollm2_gguf
-    assert "smollm2-135m-gguf" in caplog.text
+    said = [r.getMessage() for r in caplog.records if "instead" in r.getMessage()]
+    assert said == [
+        "smollm2-135m is not on disk and the hub cannot be reached: using smollm2-135m-gguf instead"
+    ]
+    genai.load("smollm2-135m")
+    assert len([r for r in caplog.records if "instead" in r.getMessage()]) == 1  # not again
 
 
 def test_converted_gguf_is_cached_for_transformers(smollm2_transformers):
