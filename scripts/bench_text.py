@@ -295,18 +295,15 @@ def threading_row(args) -> None:
     settings = {
         "libgomp's default": {"GOMP_SPINCOUNT": "300000"},  # its spin count when nothing is set
         "OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
-        "GOMP_SPINCOUNT=10000": {"GOMP_SPINCOUNT": "10000"},
+        **{f"GOMP_SPINCOUNT={n}": {"GOMP_SPINCOUNT": str(n)} for n in args.spin},
     }
     scripts = os.path.dirname(os.path.abspath(__file__))
-    for busy in (False, True):
-        burners = [
-            multiprocessing.Process(target=_burn, daemon=True)
-            for _ in range(args.cores if busy else 0)
-        ]
+    for loops in args.busy:
+        burners = [multiprocessing.Process(target=_burn, daemon=True) for _ in range(loops)]
         for burner in burners:
             burner.start()
-        for threads in (1, 2):
-            for torch_too in (False, True):
+        for threads in args.threads:
+            for torch_too in args.torch:
                 for label, env in settings.items():
                     code = THREADING_CODE.format(
                         torch_too=torch_too, scripts=scripts, model=args.model, threads=threads
@@ -324,7 +321,7 @@ def threading_row(args) -> None:
                         print(done.stderr[-400:])
                         continue
                     found = json.loads(done.stdout.strip().splitlines()[-1])
-                    state = f"{len(burners)} busy loops" if busy else "as is"
+                    state = f"{len(burners)} busy loops" if burners else "as is"
                     print(
                         f"machine {state:13} threads {threads} torch {'yes' if torch_too else 'no '} "
                         f"{label:24}: 1 stream {found['one']:5.1f} tok/s, 4 streams {found['four']:5.1f} tok/s"
@@ -359,10 +356,25 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 2, help="busy loops")
     parser.add_argument("--skip-transformers", action="store_true")
     parser.add_argument(
+        "--spin",
+        type=int,
+        nargs="+",
+        default=[1000, 10000],
+        help="threading: GOMP_SPINCOUNTs to try",
+    )
+    parser.add_argument(
+        "--busy", type=int, nargs="+", default=None, help="threading: busy loops (0 --cores)"
+    )
+    parser.add_argument(
+        "--torch", type=lambda v: v == "yes", nargs="+", default=[False, True],
+        help="threading: with torch loaded first (yes/no)",
+    )  # fmt: skip
+    parser.add_argument(
         "--only", nargs="+", default=["compare", "chat", "json", "start"],
         choices=["compare", "chat", "json", "threading", "start"],
     )  # fmt: skip
     args = parser.parse_args()
+    args.busy = [0, args.cores] if args.busy is None else args.busy
     print(f"model {args.model}, greedy, {args.rounds} rounds ({load_average()})", flush=True)
     if "compare" in args.only:
         for threads in args.threads:

@@ -5,26 +5,29 @@ the steps of one token's computation they meet at OpenMP barriers, and libgomp d
 thread waits there from ``OMP_WAIT_POLICY`` / ``GOMP_SPINCOUNT``, read once when the library
 loads (torch links the same libgomp.so.1, so whichever of the two loads first fixes it for
 both). Spinning is fast on an idle machine and collapses when another process holds the
-cores. Measured with ``scripts/bench_text.py --only threading`` (SmolLM2 F16, tokens/s of one
-stream and of 4 streams; a 2-core machine shared with other work, load 3-10, so compare
-within a line group only):
+cores. Measured with ``scripts/bench_text.py --only threading`` (SmolLM2 F16, 2 threads, no
+torch, tokens/s of one stream / of 4 streams; a quiet 2-core machine, then the same with 2 and
+with 4 busy loops beside it, loads 1.8, 2.5-3.3 and 5.0-5.6):
 
-    2 threads, no torch, machine as is:  libgomp default 2.1 / 3.5    PASSIVE 14.4 / 38.4
-                                         GOMP_SPINCOUNT=10000 2.5 / 5.2
-    2 threads, no torch, 2 busy loops:   libgomp default 0.4 / 1.0    PASSIVE 17.4 / 23.0
-                                         GOMP_SPINCOUNT=10000 1.8 / 4.9
-    2 threads, torch loaded first:       default 19.3 / 49.8 (as is), 17.0 / 18.3 (busy)
-                                         PASSIVE 22.0 / 25.6 (as is), 10.6 / 26.0 (busy)
-    1 thread (no barriers to wait at):   46-50 / 56-57 whatever the setting (as is)
+                            as is          2 busy loops   4 busy loops
+    libgomp's default       71.3 / 108.5   15.2 / 18.4     2.9 /  8.8
+    OMP_WAIT_POLICY=PASSIVE 34.4 /  58.1   20.6 / 23.2    14.1 / 25.9
+    GOMP_SPINCOUNT=1000     69.1 /  89.0   32.0 / 38.8    15.1 / 22.8
+    GOMP_SPINCOUNT=10000    69.3 /  89.7   29.1 / 30.5     3.5 /  9.1
+    GOMP_SPINCOUNT=30000    68.2 /  87.1   19.1 / 12.2     6.7 / 13.5
 
-Spinning threads collapse as soon as the two cores are shared (0.4 tok/s); sleeping ones hold.
-torch's own copy of libgomp, loaded first, spins less by default, which is why a process with
-torch held up before. So genai sets ``OMP_WAIT_POLICY=PASSIVE`` when the user set neither it nor
-``GOMP_SPINCOUNT``, at ``import genai`` (before torch or llama.cpp loads the runtime) and again
-before a GGUF loads (in case genai was imported late). llama.cpp's own ``poll`` setting only
-applies to its non-OpenMP thread pool; it stays 0. Threads default to the physical cores
-(hyper-threads slow llama.cpp down); on a machine as busy as this one 1 thread was faster
-still, which GENAI_THREADS=1 or ``threads=1`` gives.
+    1 thread (no barriers to wait at): 49-50 / 59-60 whatever the setting (as is)
+
+Spinning long collapses as soon as the cores are shared; sleeping at once (PASSIVE) halves the
+speed of a quiet machine, each barrier paying a wake-up. A short spin (1000) keeps the quiet
+speed of one stream and holds up as well as sleeping when the CPU is shared. So genai sets
+``GOMP_SPINCOUNT=1000`` when the user set neither it nor ``OMP_WAIT_POLICY``, at ``import genai``
+(before torch or llama.cpp loads the runtime) and again before a GGUF loads (in case genai was
+imported late). An earlier run on a machine loaded 3-10 by other work had chosen PASSIVE; it
+did not try a spin as short as 1000. llama.cpp's own ``poll`` setting only applies to its
+non-OpenMP thread pool; it stays 0. Threads default to the physical cores (hyper-threads slow
+llama.cpp down); on a heavily shared machine 1 thread (GENAI_THREADS=1 or ``threads=1``) is
+steadier still.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from typing import Any
 from ..params import check_int
 
 THREADS_ENV = "GENAI_THREADS"
-OPENMP_DEFAULTS = {"OMP_WAIT_POLICY": "PASSIVE"}
+OPENMP_DEFAULTS = {"GOMP_SPINCOUNT": "1000"}
 
 
 def default_threads() -> int:
