@@ -100,6 +100,25 @@ def test_invalid_unicode_prompts_are_refused(sd, prompt):
         sd(prompt, progress=never_called)
 
 
+def test_a_long_prompt_says_so_in_one_line_not_the_whole_text(folders):
+    """diffusers' own warning prints all the text it cut (120 kB here); genai's line replaces it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import genai, sys; g = genai.load(sys.argv[1], device='cpu'); "
+        "g('a fox ' * 20000, seed=1, num_inference_steps=1)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(folders["sd"])], capture_output=True, text=True, check=True
+    )
+    said = [line for line in done.stderr.splitlines() if "a fox" in line or "cut" in line]
+    assert said == [
+        f"the prompt is 215+ tokens long; model {str(folders['sd'])!r} reads only the first 16, so "
+        "the prompt was cut there"
+    ], done.stderr[-2000:]
+
+
 def test_a_long_prompt_is_cut_and_says_so(sd, caplog, tmp_path):
     prompt = "a fox " * 200_000  # 1.2 MB; the tiny text encoder reads 16 tokens
     with caplog.at_level(logging.WARNING, logger="genai.image"):

@@ -145,7 +145,22 @@ def _check_prompt(gen, prompt: Any, asked: dict[str, Any], notes: list[str]) -> 
     if note:
         logger.warning(note)
         notes.append(note)
+        _quiet_library_truncation_warning()
     return prompt
+
+
+class _SaidByGenai(logging.Filter):
+    """Drops diffusers' own truncation warning, which prints the whole cut-off text (a 1 MB
+    prompt: a 1 MB line); genai's note above says the same in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("The following part of your input was truncated")
+
+
+def _quiet_library_truncation_warning() -> None:
+    for handler in logging.getLogger("diffusers").handlers:
+        if not any(isinstance(f, _SaidByGenai) for f in handler.filters):
+            handler.addFilter(_SaidByGenai())
 
 
 def _truncation_note(gen, prompt: str) -> str | None:
