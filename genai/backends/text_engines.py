@@ -91,7 +91,8 @@ class TextModel:
         """Where the model runs. llama.cpp on the CPU needs no torch (so none is imported:
         start-up stays short) unless the machine may have a CUDA GPU; everything else asks
         genai.device."""
-        check_dtype(dtype)  # a GGUF keeps its own types, but a misspelt dtype is still refused
+        if dtype != "gguf":  # what a llama.cpp result records (replay passes it back)
+            check_dtype(dtype)  # a GGUF keeps its own types; a misspelt dtype is still refused
         engine = options.get("engine") or entry_options(source).get("engine")
         cpu = device in (None, "auto", "cpu") and device_map is None
         if cpu and choose_engine(source, engine) == "llama.cpp" and not os.environ.get(DEVICE_ENV):
