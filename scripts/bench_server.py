@@ -158,8 +158,14 @@ def stream_once(url: str, model: str, prompt: str, max_tokens: int) -> tuple[flo
     return first, tokens
 
 
+FRESH = {"on": False, "round": 0}  # --fresh-prompts: a new prompt every time (no cache hit)
+
+
 def streams_at_once(url: str, model: str, count: int, max_tokens: int) -> dict[str, float]:
     prompts = [PROMPTS[i % len(PROMPTS)] for i in range(count)]
+    if FRESH["on"]:
+        FRESH["round"] += 1
+        prompts = [f"(request {FRESH['round']}.{i}) {p}" for i, p in enumerate(prompts)]
     started = time.perf_counter()
     with ThreadPoolExecutor(count) as pool:
         runs = list(pool.map(lambda p: stream_once(url, model, p, max_tokens), prompts))
@@ -261,9 +267,15 @@ def main() -> None:
     parser.add_argument("--streams", default="1,4,8")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-busy", action="store_true", help="skip the busy-machine runs")
+    parser.add_argument(
+        "--fresh-prompts",
+        action="store_true",
+        help="a new prompt every request, so neither server answers from its prompt cache",
+    )
     parser.add_argument("--idle-seconds", type=float, default=0, help="measure idle CPU too")
     parser.add_argument("--python", action="store_true", help="compare the Python API too")
     args = parser.parse_args()
+    FRESH["on"] = args.fresh_prompts
     streams = [int(s) for s in args.streams.split(",")]
 
     gguf, n_ctx = model_file(args.model)
