@@ -21,6 +21,14 @@ CUDA; the process's largest resident size on a CPU, which only grows):
   bfloat16 on CUDA: transformers' generate with its dynamic cache, with
   ``cache_implementation="static"``, and genai, for 1 and 8 prompts; 8 concurrent callers'
   aggregate tokens/s through genai against one caller's.
+
+On the lent GPU machine (torch, transformers, accelerate and pytest there; no network): fetch
+the missing wheels here into the ignored ``.whl/`` (``pip download --no-deps -d .whl
+diffusers==0.42.1 gguf==0.19.0 soundfile==0.14.0 cffi==2.1.1 pycparser==3.12
+gan-face-generate==1.1.1 pretty_midi==0.2.11.post0 mido==1.3.3 importlib_resources==7.1.0``,
+about 21 MB), carry ``.whl`` and run there ``pip install --no-deps --target /tmp/w .whl/*;
+PYTHONPATH=$PWD:/tmp/w python scripts/gpu_smoke.py --out $OUT; PYTHONPATH=$PWD:/tmp/w python
+-m pytest -m gpu -q``.
 """
 
 from __future__ import annotations
