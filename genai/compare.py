@@ -65,7 +65,7 @@ class Board:
     made_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
 
     def to_json(self) -> dict[str, Any]:
-        from .results.base import to_jsonable
+        from .files import to_jsonable
 
         return to_jsonable(
             {
@@ -120,7 +120,7 @@ class Board:
 
     def save(self, folder: str | os.PathLike) -> list[Path]:
         """Write board.html, board.json and (images) grid.png into ``folder``; return the paths."""
-        from .results.base import atomic_write_bytes, atomic_write_text
+        from .files import atomic_write_bytes, atomic_write_text
 
         folder = Path(folder).expanduser()
         written = [

@@ -196,7 +196,7 @@ def measured(name: str | None = None) -> dict[str, Any]:
 
 def record(name: str, figures: dict[str, Any]) -> None:
     """Keep one model's figures for this machine, with the hardware."""
-    from .results.base import atomic_write_text
+    from .files import atomic_write_text
 
     store, found = _load_store(), hardware()
     machine = store["machines"].setdefault(machine_key(found), {"hardware": found, "models": {}})

@@ -199,7 +199,7 @@ def replay(
     a path, or several matched to the records by file or folder name. ``device``/``dtype``
     remake elsewhere than recorded (by default: where the record says it was made).
     """
-    from .results.base import check_output_path
+    from .files import check_output_path
 
     items = read_items(path, job=job)
     targets = _targets(items, out) if out is not None else [None] * len(items)
@@ -217,7 +217,7 @@ def replay(
                 i.label: str(t) for i, t in zip(items, targets, strict=True) if i.modality != "text"
             },
         )
-        from .results.base import atomic_write_text
+        from .files import atomic_write_text
 
         atomic_write_text(Path(out) / "story.json", json.dumps(story, indent=2, ensure_ascii=False))
     return results

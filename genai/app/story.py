@@ -15,8 +15,8 @@ import gradio as gr
 
 import genai
 
+from ..files import atomic_write_text
 from ..provenance import story_record
-from ..results.base import atomic_write_text
 from ..specs.text import TEXT_SPEC
 from .callbacks import (
     MAX_SEED,

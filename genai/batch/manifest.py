@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GenaiError, OutputPathError
-from ..results.base import atomic_write_text, to_jsonable
+from ..files import atomic_write_text, to_jsonable
 
 logger = logging.getLogger("genai.batch")
 

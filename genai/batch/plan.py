@@ -16,7 +16,7 @@ from typing import Any
 
 from ..catalog import MODALITY_OF_TASK, find_entry
 from ..errors import GenaiError
-from ..results.base import to_jsonable
+from ..files import to_jsonable
 from .jobs import Job
 from .manifest import outputs_complete, read_manifest, run_history
 from .summary import BatchSummary

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..results.base import is_folder
+from ..files import is_folder
 from .common import add_model_options, read_prompt
 
 
@@ -55,8 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _output_path(args: argparse.Namespace) -> Path:
     """Refuse, before any work, an output that is not WAV/FLAC or would replace a file."""
     from ..errors import InvalidParameterError
+    from ..files import check_output_path
     from ..results.audio import FORMATS
-    from ..results.base import check_output_path
 
     path = Path(args.output).expanduser()
     if is_folder(path) or not path.suffix:

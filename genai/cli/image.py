@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..results.base import is_folder
+from ..files import is_folder
 from ..specs.image import CLI_SPEC
 from .common import add_model_options, read_prompt
 
@@ -115,7 +115,7 @@ def _call_from(args: argparse.Namespace) -> tuple[dict, str | None]:
 
 def _check_outputs(args: argparse.Namespace, call: dict) -> None:
     """Refuse an output that cannot be written, before anything loads."""
-    from ..results.base import check_output_folder, check_output_path
+    from ..files import check_output_folder, check_output_path
     from ..results.image import image_output_paths
 
     output = Path(args.output).expanduser()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .base import Result, atomic_write_bytes, atomic_write_text
+from ..files import atomic_write_bytes, atomic_write_text
+from .base import Result
 
 _LAZY = {
     "TextResult": ".text",

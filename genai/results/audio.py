@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..errors import InvalidParameterError
-from .base import (
-    Result,
+from ..files import (
     check_output_folder,
     check_output_path,
     is_folder,
@@ -28,6 +27,7 @@ from .base import (
     write_files,
     write_numbered,
 )
+from .base import Result
 
 if TYPE_CHECKING:
     from PIL import Image

@@ -8,16 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..files import (  # noqa: F401  (re-exported: results save through them)
-    atomic_write_bytes,
-    atomic_write_text,
-    check_output_folder,
-    check_output_path,
-    is_folder,
-    to_jsonable,
-    write_files,
-    write_numbered,
-)
+from ..files import atomic_write_bytes, to_jsonable
 
 # Timing keys every result uses (seconds): ``load_s`` (the model's load, 0 when it was already
 # loaded), ``generate_s`` (the generation itself), ``total_s`` (the whole call). A modality may

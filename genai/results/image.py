@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import provenance
 from ..errors import InvalidParameterError
-from .base import (
-    Result,
+from ..files import (
     check_output_folder,
     check_output_path,
     is_folder,
@@ -26,6 +25,7 @@ from .base import (
     write_files,
     write_numbered,
 )
+from .base import Result
 from .image_read import (  # noqa: F401  (reading back is part of this module's interface)
     CALL_KEYS,
     GENAI_KEY,

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..errors import OutputPathError
-from .base import Result, check_output_path, is_folder, write_files
+from ..files import check_output_path, is_folder, write_files
+from .base import Result
 
 TEXT_SUFFIXES = (".txt", ".md", ".text")
 

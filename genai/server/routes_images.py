@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse
 
 from ..catalog import UNCONDITIONAL_IMAGE
 from ..errors import GenerationCancelled
-from ..results.base import atomic_write_bytes
+from ..files import atomic_write_bytes
 from .errors import APIError
 from .limits import client_gone
 from .schemas import ImageRequest
