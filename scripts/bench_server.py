@@ -158,14 +158,13 @@ def stream_once(url: str, model: str, prompt: str, max_tokens: int) -> tuple[flo
     return first, tokens
 
 
-FRESH = {"on": False, "round": 0}  # --fresh-prompts: a new prompt every time (no cache hit)
-
-
-def streams_at_once(url: str, model: str, count: int, max_tokens: int) -> dict[str, float]:
+def streams_at_once(
+    url: str, model: str, count: int, max_tokens: int, fresh: str | None = None
+) -> dict[str, float]:
+    """``count`` streams at once; ``fresh`` (a tag new each time) makes every prompt new."""
     prompts = [PROMPTS[i % len(PROMPTS)] for i in range(count)]
-    if FRESH["on"]:
-        FRESH["round"] += 1
-        prompts = [f"(request {FRESH['round']}.{i}) {p}" for i, p in enumerate(prompts)]
+    if fresh is not None:
+        prompts = [f"(request {fresh}.{i}) {p}" for i, p in enumerate(prompts)]
     started = time.perf_counter()
     with ThreadPoolExecutor(count) as pool:
         runs = list(pool.map(lambda p: stream_once(url, model, p, max_tokens), prompts))
@@ -178,14 +177,22 @@ def streams_at_once(url: str, model: str, count: int, max_tokens: int) -> dict[s
     }
 
 
-def compare(servers: dict[str, str], streams: list[int], rounds: int, max_tokens: int, label: str):
+def compare(
+    servers: dict[str, str],
+    streams: list[int],
+    rounds: int,
+    max_tokens: int,
+    label: str,
+    fresh: bool = False,
+):
     """Best of ``rounds`` for each server and stream count, servers taking turns."""
     figures: dict[tuple[str, int], dict[str, float]] = {}
     for count in streams:
-        for _ in range(rounds):
+        for round_ in range(rounds):
             for name, url in servers.items():
                 model = "chat" if name == "genai" else "model"
-                run = streams_at_once(url, model, count, max_tokens)
+                tag = f"{label}{count}.{round_}" if fresh else None  # the same for both
+                run = streams_at_once(url, model, count, max_tokens, tag)
                 best = figures.get((name, count))
                 if best is None or run["tokens_s"] > best["tokens_s"]:
                     figures[(name, count)] = run
@@ -275,7 +282,6 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=0, help="measure idle CPU too")
     parser.add_argument("--python", action="store_true", help="compare the Python API too")
     args = parser.parse_args()
-    FRESH["on"] = args.fresh_prompts
     streams = [int(s) for s in args.streams.split(",")]
 
     gguf, n_ctx = model_file(args.model)
@@ -294,11 +300,13 @@ def main() -> None:
             python_against_http(args.model, genai_url, args.rounds, args.max_tokens)
         for url, model in ((genai_url, "chat"), (raw_url, "model")):
             stream_once(url, model, PROMPTS[0], 8)  # warm both
-        quiet = compare(servers, streams, args.rounds, args.max_tokens, "quiet")
+        quiet = compare(servers, streams, args.rounds, args.max_tokens, "quiet", args.fresh_prompts)
         if not args.no_busy:
             spinner = subprocess.Popen([sys.executable, "-c", SPIN], start_new_session=True)
             time.sleep(2)
-            busy = compare(servers, streams, args.rounds, args.max_tokens, "busy")
+            busy = compare(
+                servers, streams, args.rounds, args.max_tokens, "busy", args.fresh_prompts
+            )
             for count in streams:
                 own = busy[("genai", count)]["tokens_s"] / quiet[("genai", count)]["tokens_s"]
                 raw = busy[("genai", count)]["tokens_s"] / busy[("llama.cpp", count)]["tokens_s"]
