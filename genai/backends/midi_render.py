@@ -11,6 +11,7 @@ there (struck-string partials with a decay). The renderer used is said in the re
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 from dataclasses import dataclass
@@ -83,9 +84,30 @@ def decode(events: list[int], duration: float) -> list[Note]:
     return sorted(notes, key=lambda note: (note.start, note.pitch))
 
 
+def quiet_binding():
+    """pyfluidsynth, imported with its print (``'fluidsynth' was found at …`` on standard
+    output whenever ``CI`` is set) sent to the log instead: a command writing its result to
+    standard output must write nothing else there. pretty_midi imports the same module, so
+    it is imported here first. Raises ImportError or OSError when it is missing."""
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):
+        import fluidsynth
+    if said.getvalue().strip():
+        logger.debug("pyfluidsynth: %s", said.getvalue().strip())
+    return fluidsynth
+
+
+def _pretty_midi():
+    with contextlib.suppress(ImportError, OSError):
+        quiet_binding()
+    import pretty_midi
+
+    return pretty_midi
+
+
 def to_midi(notes: list[Note]):
     """A pretty_midi.PrettyMIDI holding the notes on one acoustic-piano track."""
-    import pretty_midi
+    pretty_midi = _pretty_midi()
 
     midi = pretty_midi.PrettyMIDI(resolution=480, initial_tempo=120.0)
     piano = pretty_midi.Instrument(program=PIANO_PROGRAM, name="piano")
@@ -102,7 +124,7 @@ def to_midi_bytes(notes: list[Note]) -> bytes:
 
 def notes_of(midi_bytes: bytes) -> list[Note]:
     """The notes of a Standard MIDI File (all non-drum tracks)."""
-    import pretty_midi
+    pretty_midi = _pretty_midi()
 
     midi = pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes))
     found = [
@@ -122,9 +144,7 @@ def fluidsynth_available(soundfont: Path = SOUNDFONT) -> bool:
     if not soundfont.is_file():
         return False
     try:
-        import fluidsynth
-
-        return hasattr(fluidsynth, "Synth")
+        return hasattr(quiet_binding(), "Synth")
     except (ImportError, OSError):  # the binding is there but libfluidsynth is not
         return False
 
@@ -155,8 +175,7 @@ def fluidsynth_render(notes: list[Note], sample_rate: int) -> np.ndarray:
     """
     import ctypes
 
-    import fluidsynth
-
+    fluidsynth = quiet_binding()
     write_float = fluidsynth.cfunc(
         "fluid_synth_write_float",
         ctypes.c_int,
