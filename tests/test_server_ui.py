@@ -1,4 +1,5 @@
-"""The web app mounted at /ui by `genai serve`: its queue does not busy-poll while idle."""
+"""The web app mounted at /ui by `genai serve` (and `genai demo` alone): its queue does not
+busy-poll while idle."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 
 gr = pytest.importorskip("gradio", reason="pip install 'genai-showcase[app]'")
 
-from genai.server.ui import IDLE_POLL_S, PROGRESS_POLL_S, quiet_queue  # noqa: E402
+from genai.app.page import IDLE_POLL_S, PROGRESS_POLL_S, quiet_queue  # noqa: E402
 
 
 def test_the_apps_queue_polls_slowly_when_idle():
@@ -19,6 +20,17 @@ def test_the_apps_queue_polls_slowly_when_idle():
     assert queue.sleep_when_free == IDLE_POLL_S
     assert queue.progress_update_sleep_when_free == PROGRESS_POLL_S
     quiet_queue(object())  # an app without Gradio's queue settings is left alone
+
+
+def test_the_whole_page_is_built_with_a_quiet_queue():
+    """`genai demo` serves build_demo() as it is: its queue polls at the same slow pace."""
+    from genai.app import build_demo
+
+    queue = build_demo()._queue
+    assert (queue.sleep_when_free, queue.progress_update_sleep_when_free) == (
+        IDLE_POLL_S,
+        PROGRESS_POLL_S,
+    )
 
 
 def test_the_page_at_ui_uses_the_servers_models_and_queues(tiny_gguf):

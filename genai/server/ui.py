@@ -135,6 +135,8 @@ def mount_studio(app, server) -> None:
     API key the page asks for it as its password."""
     import gradio as gr
 
+    from ..app.page import quiet_queue
+
     module = _studio_module()
     build = getattr(module, "build_demo", None)
     if build is not None and "gate" in inspect.signature(build).parameters:
@@ -144,7 +146,7 @@ def mount_studio(app, server) -> None:
             "this genai.app takes no model gate: /ui loads models outside the server's queues"
         )
         demo = getattr(module, "demo", None) or build()
-    quiet_queue(demo)
+    quiet_queue(demo)  # genai.app's own is quiet already; another app may not be
     auth = None
     api_key = server.config.api_key
     if api_key is not None:
@@ -156,25 +158,6 @@ def mount_studio(app, server) -> None:
     gr.mount_gradio_app(
         app, demo, path="/ui", auth=auth, auth_message="Password: the server's API key", **options
     )
-
-
-# Gradio's queue polls while it is idle: every 1 ms for new events and every 10 ms for progress
-# (gradio/queueing.py). Measured here: 1.5 s of CPU per 30 s of an idle `genai serve`, against
-# 0.06 s without /ui. Polling at these intervals instead costs at most this long before a job
-# starts or a progress bar moves.
-IDLE_POLL_S = 0.1
-PROGRESS_POLL_S = 0.2
-
-
-def quiet_queue(demo) -> None:
-    """Slow the idle polling of a Gradio app's queue (where this Gradio has those settings)."""
-    queue = getattr(demo, "_queue", None)
-    for name, seconds in (
-        ("sleep_when_free", IDLE_POLL_S),
-        ("progress_update_sleep_when_free", PROGRESS_POLL_S),
-    ):
-        if isinstance(getattr(queue, name, None), (int, float)):
-            setattr(queue, name, max(getattr(queue, name), seconds))
 
 
 def _studio_module():
