@@ -52,6 +52,17 @@ params = xllamacpp.CommonParams()
 params.model.path = sys.argv[1]
 params.n_ctx = int(sys.argv[2])
 params.n_parallel = int(sys.argv[3])
+like = sys.argv[4].split("+") if len(sys.argv) > 4 else []
+if "genai" in like:  # the settings genai's engine uses (backends/llamacpp.py _params)
+    params.n_ctx *= params.n_parallel
+    params.kv_unified = "unified" in like
+    params.n_batch = params.n_ubatch = 512
+    if "flash" not in like:
+        params.flash_attn_type = xllamacpp.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_DISABLED
+    for cpu in (params.cpuparams, params.cpuparams_batch):
+        cpu.n_threads = int(sys.argv[5])
+        cpu.poll = 0
+    params.cache_ram_mib = 0
 server = xllamacpp.Server(params)
 print(server.listening_address, flush=True)
 sys.stdin.read()  # serve until the bench closes our stdin
@@ -80,6 +91,20 @@ def model_file(model: str) -> tuple[Path, int]:
     )
     path, n_ctx = json.loads(done.stdout.strip().splitlines()[-1])
     return Path(path), int(n_ctx)
+
+
+def genai_engine() -> tuple[int, int]:
+    """(slots, threads) of genai's llama.cpp engine here, asked of a separate process."""
+    code = (
+        "from genai.backends.llamacpp import DEFAULT_PARALLEL as p; "
+        "from genai.backends.llamacpp_threads import default_threads as t; print(p, t())"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    parallel, threads = done.stdout.split()
+    return int(parallel), int(threads)
 
 
 def load_average() -> str:
@@ -119,10 +144,24 @@ def start_genai(model: str, *, ui: bool = False) -> tuple[subprocess.Popen, str]
     return process, url
 
 
-def start_raw(gguf: Path, n_ctx: int, parallel: int) -> tuple[subprocess.Popen, str]:
+def start_raw(
+    gguf: Path, n_ctx: int, parallel: int, threads: int = 0, like: str = ""
+) -> tuple[subprocess.Popen, str]:
+    """llama.cpp's server with its defaults, or (``like`` "genai", "genai+flash",
+    "genai+unified") with genai engine's settings, one of them put back as llama.cpp has it;
+    those run with genai's threads and OpenMP waiting."""
     command = [sys.executable, "-c", RAW_SERVER, str(gguf), str(n_ctx), str(parallel)]
+    env = dict(os.environ)
+    if like:
+        command += [like, str(threads)]
+        env.setdefault("GOMP_SPINCOUNT", "1000")
     process = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
     )
     url = process.stdout.readline().strip()
     if not url.startswith("http"):
@@ -191,6 +230,7 @@ def compare(
         for round_ in range(rounds):
             for name, url in servers.items():
                 model = "chat" if name == "genai" else "model"
+                # (every llama.cpp server answers to any model name)
                 tag = f"{label}{count}.{round_}" if fresh else None  # the same for both
                 run = streams_at_once(url, model, count, max_tokens, tag)
                 best = figures.get((name, count))
@@ -203,11 +243,16 @@ def compare(
                 f"median {run['ttft'] * 1000:6.0f} ms, longest {run['ttft_max'] * 1000:6.0f} ms "
                 f"({load_average()})"
             )
-        genai, raw = figures[("genai", count)], figures[("llama.cpp", count)]
-        print(
-            f"  {label:5} genai/raw {count} streams: {genai['tokens_s'] / raw['tokens_s']:.2f} "
-            f"tokens/s, {genai['ttft'] / raw['ttft']:.2f} TTFT ({load_average()})"
-        )
+        raw = figures[("llama.cpp", count)]
+        for name in servers:
+            if name == "llama.cpp":
+                continue
+            run = figures[(name, count)]
+            mine = "genai" if name == "genai" else name
+            print(
+                f"  {label:5} {mine}/raw {count} streams: {run['tokens_s'] / raw['tokens_s']:.2f} "
+                f"tokens/s, {run['ttft'] / raw['ttft']:.2f} TTFT ({load_average()})"
+            )
     return figures
 
 
@@ -279,6 +324,12 @@ def main() -> None:
         action="store_true",
         help="a new prompt every request, so neither server answers from its prompt cache",
     )
+    parser.add_argument(
+        "--raw-like",
+        default="",
+        help="also llama.cpp's server with genai's settings: a comma list of genai, genai+flash "
+        "(flash attention as llama.cpp has it), genai+unified (one KV cache for all slots)",
+    )
     parser.add_argument("--idle-seconds", type=float, default=0, help="measure idle CPU too")
     parser.add_argument("--python", action="store_true", help="compare the Python API too")
     args = parser.parse_args()
@@ -294,12 +345,17 @@ def main() -> None:
     genai_process, genai_url = start_genai(args.model)
     raw_process, raw_url = start_raw(gguf, n_ctx, max(streams))
     servers = {"genai": genai_url, "llama.cpp": raw_url}
+    others = []
+    for like in filter(None, args.raw_like.split(",")):
+        process, url = start_raw(gguf, n_ctx, *genai_engine(), like=like)
+        others.append(process)
+        servers[f"raw({like})"] = url
     spinner = None
     try:
         if args.python:
             python_against_http(args.model, genai_url, args.rounds, args.max_tokens)
-        for url, model in ((genai_url, "chat"), (raw_url, "model")):
-            stream_once(url, model, PROMPTS[0], 8)  # warm both
+        for name, url in servers.items():
+            stream_once(url, "chat" if name == "genai" else "model", PROMPTS[0], 8)  # warm all
         quiet = compare(servers, streams, args.rounds, args.max_tokens, "quiet", args.fresh_prompts)
         if not args.no_busy:
             spinner = subprocess.Popen([sys.executable, "-c", SPIN], start_new_session=True)
@@ -318,8 +374,9 @@ def main() -> None:
         if spinner is not None:
             os.killpg(spinner.pid, signal.SIGKILL)
         genai_process.terminate()
-        raw_process.stdin.close()
-        for process in (genai_process, raw_process):
+        for process in (raw_process, *others):
+            process.stdin.close()
+        for process in (genai_process, raw_process, *others):
             try:
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
