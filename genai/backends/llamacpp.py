@@ -24,6 +24,7 @@ from .llamacpp_exit import EXITING
 from .llamacpp_exit import run as _run
 from .llamacpp_exit import stopping as _stopping
 from .llamacpp_slots import (
+    CPU_PROMPT_BATCH,
     PROMPT_BATCH,
     Slot,
     SlotPool,
@@ -90,7 +91,8 @@ class LlamaCppGenerator(TextGenerator):
         # all: its conversations re-read their history instead of trimming (llamacpp_slots).
         self._trims = f"{facts['architecture']}.attention.sliding_window" not in metadata
         self._pooling = metadata.get(f"{facts['architecture']}.pooling_type")
-        self._pool = SlotPool(self.parallel)
+        cpu = self.placement.device == "cpu"
+        self._pool = SlotPool(self.parallel, CPU_PROMPT_BATCH if cpu else PROMPT_BATCH)
         self._embedder = None
         self._embedder_lock = threading.Lock()
         self._xllamacpp = xllamacpp
@@ -116,11 +118,8 @@ class LlamaCppGenerator(TextGenerator):
             params.n_parallel = self.parallel
             params.n_ctx = self.context_length * self.parallel
             params.kv_unified = False  # each slot its own cells (llamacpp_slots.py, 3.)
-            params.n_batch = params.n_ubatch = PROMPT_BATCH
-            if cpu:  # batch-size-independent attention on the CPU (llamacpp_slots.py, 2.)
-                params.flash_attn_type = (
-                    xllamacpp.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_DISABLED
-                )
+            # On the CPU, batches below flash attention's tiled kernel (llamacpp_slots.py, 2.)
+            params.n_batch = params.n_ubatch = self._pool.batch
         for cpu_params in (params.cpuparams, params.cpuparams_batch):
             cpu_params.n_threads = self.threads
             cpu_params.poll = (
@@ -209,7 +208,7 @@ class LlamaCppGenerator(TextGenerator):
                 reader.error = chunk["error"]
                 return True
             if reader.progress(chunk):  # the prompt's size, before any of it is read
-                if reuse and needs_fresh_read(reader.total, reader.cached):
+                if reuse and needs_fresh_read(reader.total, reader.cached, self._pool.batch):
                     state["restart"] = True
                     return True
                 if reader.total + reader.wanted > self.context_length:

@@ -9,10 +9,14 @@ logprobs compared bit for bit), three things made a cached prefix change the ans
 1. ggml multiplies by the weights with llamafile's tinyBLAS kernels when a batch holds two or
    more tokens and with ggml's own dot products when it holds one; the two sum in different
    orders, and a token computed alone gets logprobs up to about 1e-2 away from the same token
-   computed in a batch. Batches of 2 to 512 tokens give identical bits (flash attention off).
-2. CPU flash attention switches to a tiled kernel at 64 queries (and to a split kernel for a
-   one-token step over 512 cells or more): its results depend on the batch size. The engine
-   turns it off on the CPU.
+   computed in a batch. Batches of 2 to 512 tokens give identical bits.
+2. CPU flash attention switches to a tiled kernel at 64 queries, whose sums depend on the
+   batch size (a turn read after its cached history got other bits than the same prompt read
+   whole: 23 of 42 requests differed, SmolLM2 F16). On the CPU the engine reads prompts in
+   batches of at most 63 tokens (``CPU_PROMPT_BATCH``), so the tiled kernel never runs and
+   flash attention stays on (0 of the same 42 differed). With it off instead, 4 streams
+   decoded 0.79 of llama.cpp's server's tokens/s, with it on 0.98; batches of 63 read a
+   1,500-token prompt about a fifth slower than batches of 512, short ones as fast.
 3. One KV cache shared by all slots (``kv_unified``) places a sequence's cells among the other
    slots' cells and the sums over cells then depend on where they lie. The engine gives each
    slot its own KV stream, so a sequence always lies at the same cells.
@@ -42,8 +46,10 @@ from typing import Any
 
 from ..errors import GenerationCancelled
 
-# llama.cpp reads a prompt in batches of this many tokens (n_batch = n_ubatch).
+# llama.cpp reads a prompt in batches of this many tokens (n_batch = n_ubatch): on the CPU
+# fewer than 64, where flash attention's tiled kernel starts (2. above).
 PROMPT_BATCH = 512
+CPU_PROMPT_BATCH = 63
 # Appended to a slot's last prompt to end its cache there (see trim_body); any text the model
 # is unlikely to start an answer with.
 _TRIM_TEXTS = ("\u2047", "\u2048")
@@ -75,15 +81,16 @@ def common_prefix(a: str, b: str) -> int:
     return low
 
 
-def read_alone(tokens: int) -> bool:
-    """Whether reading ``tokens`` prompt tokens leaves the last one alone in its batch."""
-    return tokens % PROMPT_BATCH == 1
+def read_alone(tokens: int, batch: int) -> bool:
+    """Whether reading ``tokens`` prompt tokens in batches of ``batch`` leaves the last one
+    alone in its batch."""
+    return tokens % batch == 1
 
 
-def needs_fresh_read(total: int, cached: int) -> bool:
+def needs_fresh_read(total: int, cached: int, batch: int) -> bool:
     """Whether a prompt of ``total`` tokens with ``cached`` of them reused would be computed
     otherwise than read whole: its last token alone in one case and not in the other."""
-    return cached > 0 and read_alone(total - cached) != read_alone(total)
+    return cached > 0 and read_alone(total - cached, batch) != read_alone(total, batch)
 
 
 @dataclass
@@ -91,6 +98,7 @@ class Slot:
     """One of llama.cpp's slots, as the pool knows it."""
 
     index: int
+    batch: int = PROMPT_BATCH  # the engine's prompt batch
     busy: bool = False
     prompt_key: str = ""  # the prompt its last request read
     cached_key: str = ""  # that prompt and the answer decoded after it
@@ -121,7 +129,7 @@ class Slot:
         self.cached_key = key + answer_key(request, answer)
         self.decoded = True
         # A lone token can only have been read at the end of a prompt read to its end.
-        self.fresh_next = whole and read_alone(total - cached)
+        self.fresh_next = whole and read_alone(total - cached, self.batch)
 
     def trimmed(self) -> None:
         self.cached_key, self.decoded = self.prompt_key, False
@@ -129,7 +137,7 @@ class Slot:
     def answer_read(self, answer: str, total: int, cached: int) -> None:
         """The answer was read back as prompt after its conversation (see prepare_body)."""
         self.prompt_key = self.cached_key = self.prompt_key + answer_key(self.request, answer)
-        self.decoded, self.fresh_next = False, read_alone(total - cached)
+        self.decoded, self.fresh_next = False, read_alone(total - cached, self.batch)
 
     def forget(self) -> None:
         """After an error: nothing known about the slot's cache, so nothing is reused."""
@@ -156,8 +164,9 @@ class SlotPool:
     slot is busy the caller waits (llama.cpp decodes at most that many requests at once).
     """
 
-    def __init__(self, count: int):
-        self.slots = [Slot(index) for index in range(count)]
+    def __init__(self, count: int, batch: int = PROMPT_BATCH):
+        self.batch = batch
+        self.slots = [Slot(index, batch) for index in range(count)]
         self._changed = threading.Condition()
 
     def acquire(self, key: str, cancelled: Callable[[], bool]) -> Slot:
