@@ -52,12 +52,13 @@ params = xllamacpp.CommonParams()
 params.model.path = sys.argv[1]
 params.n_ctx = int(sys.argv[2])
 params.n_parallel = int(sys.argv[3])
-like = sys.argv[4].split("+") if len(sys.argv) > 4 else []
-if "genai" in like:  # the settings genai's engine uses (backends/llamacpp.py _params)
+like = sys.argv[4] if len(sys.argv) > 4 else ""
+if like:  # the settings genai's engine uses on the CPU (backends/llamacpp.py _params)
     params.n_ctx *= params.n_parallel
-    params.kv_unified = "unified" in like
-    params.n_batch = params.n_ubatch = 512
-    if "flash" not in like:
+    params.kv_unified = like == "genai+unified"
+    params.n_batch = params.n_ubatch = 63
+    if like == "genai-flash":  # its earlier settings: flash attention off, batches of 512
+        params.n_batch = params.n_ubatch = 512
         params.flash_attn_type = xllamacpp.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_DISABLED
     for cpu in (params.cpuparams, params.cpuparams_batch):
         cpu.n_threads = int(sys.argv[5])
@@ -147,9 +148,10 @@ def start_genai(model: str, *, ui: bool = False) -> tuple[subprocess.Popen, str]
 def start_raw(
     gguf: Path, n_ctx: int, parallel: int, threads: int = 0, like: str = ""
 ) -> tuple[subprocess.Popen, str]:
-    """llama.cpp's server with its defaults, or (``like`` "genai", "genai+flash",
-    "genai+unified") with genai engine's settings, one of them put back as llama.cpp has it;
-    those run with genai's threads and OpenMP waiting."""
+    """llama.cpp's server with its defaults, or with genai engine's CPU settings (``like``
+    "genai"; "genai+unified": one KV cache for all slots, as llama.cpp has it; "genai-flash":
+    genai's earlier flash attention off and batches of 512); those run with genai's threads
+    and OpenMP waiting."""
     command = [sys.executable, "-c", RAW_SERVER, str(gguf), str(n_ctx), str(parallel)]
     env = dict(os.environ)
     if like:
@@ -327,8 +329,8 @@ def main() -> None:
     parser.add_argument(
         "--raw-like",
         default="",
-        help="also llama.cpp's server with genai's settings: a comma list of genai, genai+flash "
-        "(flash attention as llama.cpp has it), genai+unified (one KV cache for all slots)",
+        help="also llama.cpp's server with genai's settings: a comma list of genai, "
+        "genai+unified (one KV cache for all slots), genai-flash (flash attention off)",
     )
     parser.add_argument("--idle-seconds", type=float, default=0, help="measure idle CPU too")
     parser.add_argument("--python", action="store_true", help="compare the Python API too")

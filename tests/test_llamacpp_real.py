@@ -197,3 +197,44 @@ def test_the_cache_changes_no_bit(smollm2_gguf, temperature, sentences):
     ):
         assert result.text == alone.text
         assert result.logprobs == alone.logprobs
+
+
+def test_an_answer_of_a_whole_batch_and_one_is_still_reused(smollm2_gguf):
+    """A 64-token answer read back as prompt (batches of 63 on the CPU) would end with a token
+    read alone: it is read with one more character instead, and the next turn still reads only
+    its new message, with the same text and logprobs as the conversation read whole."""
+    import time
+
+    from genai.backends.llamacpp_slots import read_alone
+
+    gen = genai.load("smollm2-135m-gguf", parallel=1, n_ctx=2048)  # its own slot, empty
+    if gen._pool.batch != 63:
+        pytest.skip("prompts are read in batches of 63 on the CPU only")
+    settings = dict(max_new_tokens=64, temperature=0, logprobs=True)
+
+    def settle():
+        deadline = time.monotonic() + 60
+        while gen._pool.busy() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def read_tokens():
+        for line in gen.server.handle_metrics().splitlines():
+            if line.startswith("llamacpp:prompt_tokens_total "):
+                return float(line.split()[1])
+        raise AssertionError("no prompt_tokens_total")
+
+    history = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
+    for turn in range(3):
+        answer = gen(history, **settings)
+        assert answer.completion_tokens == 64  # cut at the limit: 64 = 63 + 1 read back
+        assert read_alone(64, gen._pool.batch)
+        history += [
+            {"role": "assistant", "content": answer.text},
+            {"role": "user", "content": f"Go on, part {turn + 2}."},
+        ]
+        settle()
+    before = read_tokens()
+    last = gen(history, **settings)
+    assert read_tokens() - before < 30 < last.prompt_tokens - 200
+    alone = genai.load("smollm2-135m-gguf", parallel=1, n_ctx=1024)(history, **settings)
+    assert (last.text, last.logprobs) == (alone.text, alone.logprobs)

@@ -30,6 +30,7 @@ from .llamacpp_slots import (
     SlotPool,
     continues,
     needs_fresh_read,
+    read_alone,
     request_key,
     trim_text,
 )
@@ -260,29 +261,48 @@ class LlamaCppGenerator(TextGenerator):
     def _prepare(self, slot: Slot, answer: str) -> None:
         """Read a conversation's answer back as prompt for its next turn: trim the cells the
         answer was decoded into, then read the conversation up to the end of the answer (the
-        chat template's assistant turn, left open as a prefill) in batches of 2 or more."""
+        chat template's assistant turn, left open as a prefill) in batches of 2 or more. When
+        that read would leave its last token alone in a batch, it is read with one more
+        character after the answer instead (the next turn differs from there, so that cell is
+        never reused), rather than marking the slot to be read afresh."""
         try:
             self._trim(slot)
             last = slot.request
             messages = [*last.messages, {"role": "assistant", "content": answer}]
-            reader = fields.Reader({**_COUNT_SETTINGS, "max_new_tokens": 1})
-            body = fields.body(
-                TextRequest(messages, messages, None), reader.settings, self.context_length
-            )
-            body.update(id_slot=slot.index, cache_prompt=True)
-
-            def on_chunk(chunk: dict[str, Any]) -> bool:
-                reader.progress(chunk)
-                return EXITING.is_set()
-
-            _run(self.server.handle_chat_completions, body, on_chunk)
-            if reader.total is None or not reader.read_all:
+            read = self._read_back(slot, messages)
+            if read == "alone":
+                extra = {"role": "assistant", "content": answer + trim_text(slot)}
+                read = self._read_back(slot, [*last.messages, extra])
+            if not isinstance(read, tuple):
                 raise GenerationCancelled("the answer was not read back")
-            slot.answer_read(answer, reader.total, reader.cached)
+            slot.answer_read(answer, *read)
         except BaseException:
             slot.forget()
         finally:
             self._pool.release(slot)
+
+    def _read_back(self, slot: Slot, messages: list[dict[str, Any]]):
+        """Read ``messages`` into ``slot``'s cache: (prompt tokens, of them cached), "alone"
+        when it stopped before reading because its last token would be read alone, or None."""
+        reader = fields.Reader({**_COUNT_SETTINGS, "max_new_tokens": 1})
+        body = fields.body(
+            TextRequest(messages, messages, None), reader.settings, self.context_length
+        )
+        body.update(id_slot=slot.index, cache_prompt=True)
+        state = {}
+
+        def on_chunk(chunk: dict[str, Any]) -> bool:
+            if reader.progress(chunk) and read_alone(reader.total - reader.cached, slot.batch):
+                state["alone"] = True
+                return True  # before any of it is read: the slot holds what it held
+            return EXITING.is_set()
+
+        _run(self.server.handle_chat_completions, body, on_chunk)
+        if state.get("alone"):
+            return "alone"
+        if reader.total is None or not reader.read_all:
+            return None
+        return reader.total, reader.cached
 
     def _generate(self, requests: list[TextRequest], settings: dict[str, Any]) -> list[Decoded]:
         # One after the other, each decoded alone: the same texts as separate calls, bit for

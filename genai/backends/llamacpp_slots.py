@@ -26,11 +26,13 @@ a batch of two tokens or more. Cells written while decoding (one token per step)
 before a later request could reuse them ("trim": a one-token request that ends the slot's
 cache at its last prompt; a conversation past its first turn then reads its answer back as
 prompt right away, in the background when no other request runs, so that its next turn reads
-only the new message), and
-a request whose prompt would be read with a lone last token
+only the new message; an answer whose read-back would end with a token alone in its batch, as
+a 64-token answer in batches of 63 does, is read back with one more character after it, which
+the next turn does not reuse), and a request whose prompt would be read with a lone last token
 where a fresh read would not (llama.cpp re-reads the last token of a fully cached prompt alone)
-reads its prompt afresh instead. Measured result: the same request alone, after a related
-request and in the middle of a conversation gives identical logprobs and text.
+reads its prompt afresh instead: with batches of 63, about one new turn in 63 reads its whole
+conversation again. Measured result: the same request alone, after a related request and in
+the middle of a conversation gives identical logprobs and text.
 
 What stays inexact: tokens decoded in the same step as another request's tokens take the
 batch kernels (1.) - two callers at once on one model may each get other last bits than alone.
