@@ -336,6 +336,10 @@ def main() -> None:
     parser.add_argument("--python", action="store_true", help="compare the Python API too")
     args = parser.parse_args()
     streams = [int(s) for s in args.streams.split(",")]
+    likes = [like for like in args.raw_like.split(",") if like]
+    unknown = sorted(set(likes) - {"genai", "genai+unified", "genai-flash"})
+    if unknown:
+        parser.error(f"--raw-like {','.join(unknown)}: pick from genai, genai+unified, genai-flash")
 
     gguf, n_ctx = model_file(args.model)
     print(
@@ -348,7 +352,7 @@ def main() -> None:
     raw_process, raw_url = start_raw(gguf, n_ctx, max(streams))
     servers = {"genai": genai_url, "llama.cpp": raw_url}
     others = []
-    for like in filter(None, args.raw_like.split(",")):
+    for like in likes:
         process, url = start_raw(gguf, n_ctx, *genai_engine(), like=like)
         others.append(process)
         servers[f"raw({like})"] = url
