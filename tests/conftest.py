@@ -42,6 +42,21 @@ def tiny_gguf(tmp_path_factory) -> str:
     return str(tiny_llama_gguf(tmp_path_factory.mktemp("tiny-gguf")))
 
 
+@pytest.fixture(scope="session")
+def tiny_models(tiny_llama_dir, tmp_path_factory) -> dict[str, str]:
+    """One tiny model per app slot (text, image, speech, audio), for the web app's tests."""
+    from genai.testing.audio import make_tiny_musicgen, make_tiny_vits
+    from genai.testing.image import make_tiny_sd
+
+    folder = tmp_path_factory.mktemp("app-models")
+    return {
+        "text": tiny_llama_dir,
+        "image": str(make_tiny_sd(folder / "sd")),
+        "speech": str(make_tiny_vits(folder / "vits")),
+        "audio": str(make_tiny_musicgen(folder / "musicgen")),
+    }
+
+
 @pytest.fixture
 def smollm2_gguf():
     # Per test: genai.load returns the cached generator, or loads it again (about a second) when

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,32 +18,13 @@ from pathlib import Path
 import pytest
 
 import genai
+from genai.testing.common import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "demos" / "app.py"
 
 pytest.importorskip("gradio", reason="the web app needs gradio: pip install 'genai-showcase[app]'")
 gradio_client = pytest.importorskip("gradio_client", reason="pip install gradio_client")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def tiny_models(tiny_llama_dir, tmp_path_factory) -> dict[str, str]:
-    from genai.testing.audio import make_tiny_musicgen, make_tiny_vits
-    from genai.testing.image import make_tiny_sd
-
-    folder = tmp_path_factory.mktemp("app-models")
-    return {
-        "text": tiny_llama_dir,
-        "image": str(make_tiny_sd(folder / "sd")),
-        "speech": str(make_tiny_vits(folder / "vits")),
-        "audio": str(make_tiny_musicgen(folder / "musicgen")),
-    }
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 from pathlib import Path
 
 import pytest
+
+from genai.testing.common import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -26,12 +27,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SLOW = 120_000  # milliseconds: the first call in a tab loads its model
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -54,20 +49,6 @@ def browser():
         )
         yield browser
         browser.close()
-
-
-@pytest.fixture(scope="module")
-def tiny_models(tiny_llama_dir, tmp_path_factory) -> dict[str, str]:
-    from genai.testing.audio import make_tiny_musicgen, make_tiny_vits
-    from genai.testing.image import make_tiny_sd
-
-    folder = tmp_path_factory.mktemp("browser-models")
-    return {
-        "text": tiny_llama_dir,
-        "image": str(make_tiny_sd(folder / "sd")),
-        "speech": str(make_tiny_vits(folder / "vits")),
-        "audio": str(make_tiny_musicgen(folder / "musicgen")),
-    }
 
 
 @pytest.fixture(scope="module")

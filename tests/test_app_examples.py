@@ -18,7 +18,6 @@ import io
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from genai.testing.common import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_weights, pytest.mark.slow]
 
@@ -55,12 +56,6 @@ MAJOR = {"G major": {7, 9, 11, 0, 2, 4, 6}}
 STORY_WORDS = 120  # the page's default
 
 REPORT: list[dict] = []
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -9,35 +9,16 @@ hand it to the real ``genai.load`` (a server's gate maps its ids to sources the 
 
 from __future__ import annotations
 
-import socket
 import threading
 
 import pytest
+
+from genai.testing.common import free_port
 
 pytest.importorskip("gradio", reason="the web app needs gradio: pip install 'genai-showcase[app]'")
 gradio_client = pytest.importorskip("gradio_client", reason="pip install gradio_client")
 
 from genai.app.gate import ModelGate  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def tiny_models(tiny_llama_dir, tmp_path_factory) -> dict[str, str]:
-    from genai.testing.audio import make_tiny_musicgen, make_tiny_vits
-    from genai.testing.image import make_tiny_sd
-
-    folder = tmp_path_factory.mktemp("gate-models")
-    return {
-        "text": tiny_llama_dir,
-        "image": str(make_tiny_sd(folder / "sd")),
-        "speech": str(make_tiny_vits(folder / "vits")),
-        "audio": str(make_tiny_musicgen(folder / "musicgen")),
-    }
 
 
 class RecordingGate(ModelGate):

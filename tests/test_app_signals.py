@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from genai.testing.common import free_port
+
 pytest.importorskip("gradio", reason="the web app needs gradio: pip install 'genai-showcase[app]'")
 gradio_client = pytest.importorskip("gradio_client", reason="pip install gradio_client")
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from genai.testing.common import free_port
+
 pytest.importorskip("fastapi", reason="pip install 'genai-showcase[server]'")
 pytest.importorskip("uvicorn", reason="pip install 'genai-showcase[server]'")
 
@@ -23,12 +24,6 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 BOUND_S = 15  # grace + genai's 2 s to stop + start-up of the exit, on a loaded 2-core machine
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start(model: str, port: int, *extra: str) -> subprocess.Popen:

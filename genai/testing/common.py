@@ -1,8 +1,17 @@
-"""Steps the tiny-model factories share: a folder to write into, saving, a tiny HiFi-GAN."""
+"""Steps the tiny-model factories share: a folder to write into, saving, a tiny HiFi-GAN; and
+a free port for the servers tests and benches start."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def new_folder(folder: str | Path) -> Path:
