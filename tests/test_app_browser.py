@@ -58,13 +58,21 @@ def tiny_ddpm(tmp_path_factory) -> str:
     return str(make_tiny_ddpm(tmp_path_factory.mktemp("browser-ddpm") / "ddpm"))
 
 
+LONG_REPLY = 3000  # tokens: a reply that lasts seconds, so Stop lands mid-way on any machine
+
+
 @pytest.fixture(scope="module")
 def site(browser, tiny_models, tmp_path_factory):
     pytest.importorskip("gradio", reason="pip install 'genai-showcase[app]'")
     from genai.app import build_demo, launch
     from genai.testing.audio import torch_threads
+    from genai.testing.text import tiny_llama
 
-    demo = build_demo(default_models=tiny_models, output_dir=tmp_path_factory.mktemp("browser-out"))
+    # The session's tiny Llama with room for a long reply (its own has 256 positions, where
+    # 100 tokens take about 0.15 s: a slow click could arrive after the reply had ended).
+    text = tiny_llama(tmp_path_factory.mktemp("browser-llama"), max_positions=LONG_REPLY + 256)
+    models = {**tiny_models, "text": str(text)}
+    demo = build_demo(default_models=models, output_dir=tmp_path_factory.mktemp("browser-out"))
     port = free_port()
     with torch_threads(1):
         launch(demo, port=port, prevent_thread_lock=True, quiet=True)  # as users get it
@@ -151,12 +159,13 @@ def test_text_tab_streams_a_reply(page, artifacts):
     page.screenshot(path=str(artifacts / "app-text.png"), full_page=True)
 
     # Stop halts a reply mid-way; the conversation goes on afterwards; Clear empties it.
-    page.fill("#chat-max-new-tokens input[type='number']", "100")
+    page.fill("#chat-max-new-tokens input[type='number']", str(LONG_REPLY))
     page.press("#chat-max-new-tokens input[type='number']", "Enter")
     page.fill("#chat-input textarea", "tell me a long story")
     page.click("#chat-send")
+    # Stop once the reply has begun to stream (its first words are on the page).
     page.wait_for_function(
-        "document.querySelectorAll('#chatbot [data-testid=\"bot\"]').length === 2"
+        "document.querySelectorAll('#chatbot [data-testid=\"bot\"]')[1]?.innerText.trim()"
     )
     page.click("#chat-stop")
     wait_for_text(page, "#chat-stats", "stopped")

@@ -177,7 +177,9 @@ class TextTab(Tab):
         async for kind, item in pieces_of(run):
             if kind == "piece":
                 shown[-1]["content"] += item
-                yield shown, "", "generating…"
+                # The stats line is left alone: a piece already on its way when Stop was
+                # pressed would otherwise write "generating…" over "stopped".
+                yield shown, "", gr.skip()
             else:
                 result = item
         speed = f", {result.tokens_per_second:.1f} tokens/s" if result.tokens_per_second else ""
