@@ -229,6 +229,37 @@ def test_cancelling_an_image_request_stops_the_model_at_its_next_step(tiny_sd, t
     assert not list(tmp_path.rglob("*.png"))  # nothing was finished, nothing saved
 
 
+def test_stop_ends_the_reply_of_its_own_session_and_no_other(tiny_llama_dir, tmp_path):
+    """The Text tab's Stop: the pressing session's reply ends, saying so; another's goes on."""
+    from genai.app.studio import Studio
+    from genai.app.text import TextTab
+
+    tab = TextTab(Studio({"text": tiny_llama_dir}, tmp_path))
+    ours, theirs = (types.SimpleNamespace(session_hash=name) for name in ("ours", "theirs"))
+    assert tab.stops.stop("ours") == 0  # nothing running: nothing to stop
+
+    async def chat(request, stop_at: int | None):
+        updates = []
+        replies = tab.chat(
+            "tell me a long story", [], tiny_llama_dir, "", 100, 0.0, 1.0, 1, request=request
+        )
+        async for update in replies:
+            updates.append(update)
+            if len(updates) == stop_at:
+                tab.stop(ours)
+        return updates[-1]
+
+    async def both():
+        return await asyncio.gather(chat(ours, 3), chat(theirs, None))
+
+    (our_chat, _, our_stats), (their_chat, _, their_stats) = asyncio.run(both())
+    assert our_stats == "stopped", our_stats
+    assert our_chat[-1]["content"].strip()  # the reply so far stays on the page
+    assert their_stats.startswith("100 tokens"), their_stats
+    assert len(their_chat[-1]["content"]) > len(our_chat[-1]["content"])
+    assert tab.stops._running == {}  # nothing left registered
+
+
 # --- from a wheel -------------------------------------------------------------------------------
 
 # What pip says when it cannot download (the build backend, in an isolated build).

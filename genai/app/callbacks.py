@@ -11,6 +11,7 @@ sentences and tokens, and a generator whose spec takes ``cancel`` gets the event
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import queue
@@ -114,6 +115,53 @@ def with_cancel(
     if cancel is not None and "cancel" in getattr(generator, "call_spec", ()):
         return {**keywords, "cancel": cancel}
     return keywords
+
+
+@dataclasses.dataclass(eq=False)
+class Reply:
+    """A streamed reply the page can stop: its cancel event, and whether Stop set it."""
+
+    cancel: threading.Event
+    stopped: bool = False
+
+
+class PageStops:
+    """The Stop button of a streamed reply, per browser session.
+
+    Gradio's own cancel (``cancels=[event]``) races a reply that is streaming: a piece already
+    on its way lands after it, and the page can mark the reply's outputs "Error". Instead Stop
+    sets the cancel event of the session's running replies: the model stops at its next token
+    and the reply ends as any reply ends, saying it was stopped. A reply still waiting in the
+    queue when Stop is pressed is not touched; it runs when its turn comes.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[str, list[Reply]] = {}
+
+    @contextlib.contextmanager
+    def running(self, session: str | None, cancel: threading.Event) -> Iterator[Reply]:
+        """While the block runs, Stop in ``session`` sets ``cancel``."""
+        reply, key = Reply(cancel), session or ""
+        with self._lock:
+            self._running.setdefault(key, []).append(reply)
+        try:
+            yield reply
+        finally:
+            with self._lock:
+                replies = self._running[key]
+                replies.remove(reply)
+                if not replies:
+                    del self._running[key]
+
+    def stop(self, session: str | None) -> int:
+        """Stop the session's running replies; returns how many there were."""
+        with self._lock:
+            replies = list(self._running.get(session or "", []))
+        for reply in replies:
+            reply.stopped = True
+            reply.cancel.set()
+        return len(replies)
 
 
 async def pieces_of(

@@ -12,6 +12,7 @@ from ..generator import Generator
 from ..params import Param
 from ..specs.text import TEXT_SPEC
 from .callbacks import (
+    PageStops,
     as_seed,
     checked,
     number,
@@ -111,6 +112,10 @@ def fit_conversation(
 class TextTab(Tab):
     """A chat with a text model."""
 
+    def __init__(self, studio) -> None:
+        super().__init__(studio)
+        self.stops = PageStops()  # the Stop button: the session's running reply stops
+
     async def chat(
         self,
         message: str,
@@ -124,6 +129,7 @@ class TextTab(Tab):
         json_output: bool = False,
         json_schema: str = "",
         progress=gr.Progress(),  # noqa: B008
+        request: gr.Request | None = None,
     ) -> AsyncIterator[tuple[list[dict[str, str]], str, str]]:
         """Stream the reply to ``message`` after ``history``; yields (chat, input box, stats)."""
         with shown_in_page():
@@ -142,46 +148,54 @@ class TextTab(Tab):
         turns = [*plain_history(history), {"role": "user", "content": message}]
         kept: dict[str, Any] = {}
 
-        def run(put, cancel) -> Any:
-            def work(generator: Generator) -> Any:
-                if getattr(generator, "has_chat_template", True) is False:
-                    # A model without a chat template continues (or answers) the text as
-                    # typed, not a "User: ... Assistant:" transcript of the chat.
-                    kept["context"], prompt = turns, message
-                else:
-                    # A long chat keeps its latest turns within the model's context.
-                    room = (
-                        settings.get("max_new_tokens") or generator.settings({})["max_new_tokens"]
-                    )
-                    kept["context"] = prompt = fit_conversation(
-                        generator,
-                        turns,
-                        max_new_tokens=room,
-                        system_prompt=settings.get("system_prompt"),
-                    )
-                stream = generator.stream(prompt, **with_cancel(generator, cancel, settings))
-                try:
-                    for piece in stream:
-                        put(piece)
-                except BaseException:
-                    stream.close()  # Stop: the model stops at its next token
-                    raise
-                kept["engine"] = generator.engine
-                return stream.result
+        def work(generator: Generator, put, cancel) -> Any:
+            if getattr(generator, "has_chat_template", True) is False:
+                # A model without a chat template continues (or answers) the text as
+                # typed, not a "User: ... Assistant:" transcript of the chat.
+                kept["context"], prompt = turns, message
+            else:
+                # A long chat keeps its latest turns within the model's context.
+                room = settings.get("max_new_tokens") or generator.settings({})["max_new_tokens"]
+                kept["context"] = prompt = fit_conversation(
+                    generator,
+                    turns,
+                    max_new_tokens=room,
+                    system_prompt=settings.get("system_prompt"),
+                )
+            stream = generator.stream(prompt, **with_cancel(generator, cancel, settings))
+            try:
+                for piece in stream:
+                    put(piece)
+            except BaseException:
+                stream.close()  # Stop: the model stops at its next token
+                raise
+            kept["engine"] = generator.engine
+            return stream.result
 
-            return self.studio.call("text", model, work, cancel=cancel, progress=progress)
+        def run(put, cancel) -> Any:
+            with self.stops.running(getattr(request, "session_hash", None), cancel) as reply:
+                kept["reply"] = reply
+                return self.studio.call(
+                    "text", model, lambda g: work(g, put, cancel), cancel=cancel, progress=progress
+                )
 
         shown = [*turns, {"role": "assistant", "content": ""}]
         yield shown, "", "generating…"
         result = None
-        async for kind, item in pieces_of(run):
-            if kind == "piece":
-                shown[-1]["content"] += item
-                # The stats line is left alone: a piece already on its way when Stop was
-                # pressed would otherwise write "generating…" over "stopped".
-                yield shown, "", gr.skip()
-            else:
-                result = item
+        try:
+            async for kind, item in pieces_of(run):
+                if kind == "piece":
+                    shown[-1]["content"] += item
+                    yield shown, "", "generating…"
+                else:
+                    result = item
+        except Exception:
+            if not getattr(kept.get("reply"), "stopped", False):
+                raise
+        if getattr(kept.get("reply"), "stopped", False):  # Stop: the reply so far stays
+            done = f" after {result.completion_tokens} tokens" if result is not None else ""
+            yield shown, "", f"stopped{done}"
+            return
         speed = f", {result.tokens_per_second:.1f} tokens/s" if result.tokens_per_second else ""
         dropped = len(turns) - len(kept["context"])
         note = f" · the {dropped} oldest messages left out to fit the context" if dropped else ""
@@ -194,6 +208,10 @@ class TextTab(Tab):
             f"seed {result.seed} · {result.model} · {result.engine or kept['engine']}{note}"
         )
         yield shown, "", stats
+
+    def stop(self, request: gr.Request) -> None:
+        """Stop: the reply this browser session is streaming ends at its next token."""
+        self.stops.stop(request.session_hash)
 
     def settings(self, name: str) -> tuple[Any, ...]:
         """Another model: its own defaults and limits, and examples that suit it."""
@@ -309,9 +327,7 @@ class TextTab(Tab):
         status = self.studio.status_of("text")
         for event in events:
             event.then(status, picker.dropdown, picker.status, **PRIVATE)
-        stop.click(
-            lambda: "stopped", None, stats, cancels=events, queue=False, api_visibility="private"
-        )
+        stop.click(self.stop, None, None, queue=False, api_visibility="private")
         clear.click(lambda: ([], "", ""), None, outputs, queue=False, api_visibility="private")
         picker.dropdown.change(
             self.settings,
