@@ -181,7 +181,9 @@ class StoryTab(Tab):
                     yield state()
                 else:
                     written = item
-            story = whole_sentences(story) if written.finish_reason == "length" else story.strip()
+            # Cut by the token limit, or ended by the model after a fragment ("(The End)"):
+            # the story ends on its last whole sentence.
+            story = whole_sentences(story)
             parts["story"] = written
             stages[-1] = f"✓ story: {len(story.split())} words by {written.model}"
         except (gr.Error, genai.GenaiError) as error:  # no story, nothing to illustrate or narrate
