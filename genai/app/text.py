@@ -179,6 +179,9 @@ class TextTab(Tab):
                     "text", model, lambda g: work(g, put, cancel), cancel=cancel, progress=progress
                 )
 
+        def stopped() -> bool:
+            return kept.get("reply") is not None and kept["reply"].stopped
+
         shown = [*turns, {"role": "assistant", "content": ""}]
         yield shown, "", "generating…"
         result = None
@@ -190,9 +193,9 @@ class TextTab(Tab):
                 else:
                     result = item
         except Exception:
-            if not getattr(kept.get("reply"), "stopped", False):
+            if not stopped():
                 raise
-        if getattr(kept.get("reply"), "stopped", False):  # Stop: the reply so far stays
+        if stopped():  # Stop: the reply so far stays
             done = f" after {result.completion_tokens} tokens" if result is not None else ""
             yield shown, "", f"stopped{done}"
             return
